@@ -1,0 +1,180 @@
+//! The command line: `serve` (the default), `migrate`, `check-config`, `version`,
+//! `openapi`, `events replay`. Exit codes: 0 success, 1 runtime failure, 2 bad
+//! configuration or usage.
+
+use crate::app::AppState;
+use crate::config::{Config, ConfigError, LoadOptions};
+use crate::{serve, telemetry};
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tenmon_store::{Store, StoreError};
+
+#[derive(Debug, Parser)]
+#[command(name = "tenmon-ark", version, about = "TENMON-ARK: a self-hostable AI chat server")]
+pub struct Cli {
+    /// TOML settings file; the environment and .env take precedence over it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The .env file to read, if it exists.
+    #[arg(long, global = true, value_name = "FILE", default_value = ".env")]
+    pub env_file: PathBuf,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Parse and validate the configuration, print it with secrets redacted.
+    CheckConfig,
+    /// Print the version.
+    Version,
+    /// Print the OpenAPI document.
+    Openapi,
+    /// The event log.
+    Events {
+        #[command(subcommand)]
+        action: EventsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Rebuild the read models (conversations, messages) from the event log.
+    Replay,
+}
+
+/// Why a command failed, and so its exit code.
+enum Failure {
+    Config(ConfigError),
+    Runtime(anyhow::Error),
+}
+
+impl From<ConfigError> for Failure {
+    fn from(e: ConfigError) -> Self {
+        Failure::Config(e)
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Runtime(e)
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure::Runtime(e.into())
+    }
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Config(e)) => {
+            let _ = writeln!(std::io::stderr(), "{e}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(e)) => {
+            tracing::error!(error = format!("{e:#}"), "fatal");
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    let command = cli.command.unwrap_or(Command::Serve);
+    match command {
+        Command::Version => {
+            writeln!(out, "tenmon-ark {}", env!("CARGO_PKG_VERSION"))?;
+            return Ok(());
+        }
+        Command::Openapi => {
+            let spec = serde_json::to_string_pretty(&crate::router::openapi_json()).map_err(anyhow::Error::from)?;
+            writeln!(out, "{spec}")?;
+            return Ok(());
+        }
+        _ => {}
+    }
+    let config = Config::load(&LoadOptions { dotenv: Some(cli.env_file.clone()), config_file: cli.config.clone() })?;
+    telemetry::init(&config.log);
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    match command {
+        Command::CheckConfig => {
+            for r in &config.resolved {
+                writeln!(out, "{}={}    # {}", r.key, r.shown, r.origin)?;
+            }
+            writeln!(out, "# configuration OK")?;
+            Ok(())
+        }
+        Command::Migrate => {
+            let store = open_store(&config).await?;
+            let applied = store.migrate().await.map_err(anyhow::Error::from)?;
+            writeln!(out, "applied {applied} migration(s) to {}", config.database.url)?;
+            store.close().await;
+            Ok(())
+        }
+        Command::Events { action: EventsCommand::Replay } => {
+            let store = open_store(&config).await?;
+            store.migrate().await.map_err(anyhow::Error::from)?;
+            let stats = store.replay().await.map_err(anyhow::Error::from)?;
+            writeln!(out, "{}", serde_json::to_string(&stats).map_err(anyhow::Error::from)?)?;
+            store.close().await;
+            Ok(())
+        }
+        Command::Serve => serve_command(config).await,
+        Command::Version | Command::Openapi => Ok(()),
+    }
+}
+
+async fn open_store(config: &Config) -> Result<Arc<dyn Store>, Failure> {
+    match tenmon_store::open(&config.database.url, &config.database.pool).await {
+        Ok(store) => Ok(store),
+        Err(StoreError::Unsupported(msg)) => Err(ConfigError::new("DATABASE_URL", msg).into()),
+        Err(e) => Err(anyhow::anyhow!("cannot open the database {}: {e}", config.database.url).into()),
+    }
+}
+
+async fn serve_command(config: Config) -> Result<(), Failure> {
+    let store = open_store(&config).await?;
+    let applied = store.migrate().await.map_err(anyhow::Error::from)?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrated");
+    }
+    let addr = std::net::SocketAddr::new(config.server.host, config.server.port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let tls_listener = match &config.server.tls {
+        Some(tls) => {
+            let tls_addr = std::net::SocketAddr::new(config.server.host, tls.https_port);
+            let l = std::net::TcpListener::bind(tls_addr).map_err(|e| anyhow::anyhow!("cannot listen on {tls_addr}: {e}"))?;
+            l.set_nonblocking(true)?;
+            Some(l)
+        }
+        None => None,
+    };
+    let state = AppState::new(config, store);
+    state.tasks.spawn(serve::shutdown_on_signal(state.clone()));
+    serve::run(state, listener, tls_listener).await?;
+    Ok(())
+}

@@ -1,0 +1,407 @@
+//! Configuration: parsed once at start into [`Config`], validated, and never read
+//! again from the environment. Variable names follow both deployment plans' `.env`
+//! files so an operator can bring theirs.
+
+mod source;
+
+pub use source::{Origin, Resolved, Source};
+
+use http::HeaderValue;
+use secrecy::SecretString;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tenmon_store::{DatabaseUrl, PoolOptions};
+
+/// A bad setting: names the variable and what is wrong. Start-up prints it on one
+/// line and exits with code 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub var: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(var: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { var: var.into(), message: message.into() }
+    }
+
+    fn invalid(var: &str, value: &str, expected: &str) -> Self {
+        Self::new(var, format!("invalid value {:?}: expected {expected}", truncate(value)))
+    }
+}
+
+fn truncate(value: &str) -> String {
+    let mut s: String = value.chars().take(80).collect();
+    if s.len() < value.len() {
+        s.push('…');
+    }
+    s
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "configuration error: {}: {}", self.var, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The deployment environment (`APP_ENV`, or `NODE_ENV` as the Node plans set it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+    Test,
+}
+
+impl AppEnv {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "development" | "dev" | "local" => AppEnv::Development,
+            "production" | "prod" | "staging" => AppEnv::Production,
+            "test" | "testing" => AppEnv::Test,
+            _ => return None,
+        })
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+/// Which browser origins may call the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// Same-origin only (no CORS headers).
+    None,
+    /// `*`: any origin, without credentials.
+    Any,
+    /// These origins, with credentials.
+    List(Vec<HeaderValue>),
+}
+
+/// Native TLS, for deployments without nginx in front.
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    pub cert_path: PathBuf,
+    pub key_path: PathBuf,
+    pub https_port: u16,
+}
+
+/// The HTTP server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub host: IpAddr,
+    pub port: u16,
+    pub tls: Option<TlsConfig>,
+    pub cors: CorsOrigins,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// Time a request may take before it gets 408 (streams are exempt once started).
+    pub request_timeout: Duration,
+    /// Time in-flight work gets after SIGTERM.
+    pub shutdown_grace: Duration,
+}
+
+/// The database.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub url: DatabaseUrl,
+    pub pool: PoolOptions,
+}
+
+/// Logging.
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    /// An `EnvFilter` directive, already validated.
+    pub filter: String,
+    pub format: LogFormat,
+}
+
+/// Health checks.
+#[derive(Debug, Clone)]
+pub struct HealthConfig {
+    /// Below this much free disk where the data lives, the disk check warns.
+    pub disk_min_free_bytes: u64,
+}
+
+/// All settings, parsed once.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub env: AppEnv,
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub log: LogConfig,
+    pub health: HealthConfig,
+    /// Bearer token required on `/metrics` when set.
+    pub metrics_token: Option<SecretString>,
+    /// Every setting as resolved, secrets blanked (for `check-config`).
+    pub resolved: Vec<Resolved>,
+    /// Non-fatal findings, logged once logging is up.
+    pub warnings: Vec<String>,
+}
+
+/// Where to read settings from.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    pub dotenv: Option<PathBuf>,
+    pub config_file: Option<PathBuf>,
+}
+
+impl Config {
+    /// Read all layers and parse.
+    pub fn load(opts: &LoadOptions) -> Result<Self, ConfigError> {
+        let src = Source::load(opts.dotenv.as_deref(), opts.config_file.as_deref())?;
+        Self::from_source(&src)
+    }
+
+    /// Parse from prepared layers.
+    pub fn from_source(src: &Source) -> Result<Self, ConfigError> {
+        let env = match src.opt_string("APP_ENV").or_else(|| src.opt_string("NODE_ENV")) {
+            Some(v) => AppEnv::parse(&v).ok_or_else(|| {
+                let var = if src.opt_string("APP_ENV").is_some() { "APP_ENV" } else { "NODE_ENV" };
+                ConfigError::invalid(var, &v, "development, production or test")
+            })?,
+            None => AppEnv::Development,
+        };
+
+        let host_raw = src.string("HOST", "127.0.0.1");
+        let host: IpAddr = if host_raw.eq_ignore_ascii_case("localhost") {
+            IpAddr::from([127, 0, 0, 1])
+        } else {
+            host_raw.parse().map_err(|_| ConfigError::invalid("HOST", &host_raw, "an IP address such as 127.0.0.1 or 0.0.0.0"))?
+        };
+        let port = parse_port(src, "PORT", 3000)?;
+        let https_port = parse_port(src, "HTTPS_PORT", 3443)?;
+        let tls = match (src.opt_string("SSL_CERT_PATH"), src.opt_string("SSL_KEY_PATH")) {
+            (Some(cert), Some(key)) => {
+                let cert_path = readable_file("SSL_CERT_PATH", &cert)?;
+                let key_path = readable_file("SSL_KEY_PATH", &key)?;
+                if https_port == port {
+                    return Err(ConfigError::new("HTTPS_PORT", format!("must differ from PORT ({port})")));
+                }
+                Some(TlsConfig { cert_path, key_path, https_port })
+            }
+            (Some(_), None) => return Err(ConfigError::new("SSL_KEY_PATH", "must be set when SSL_CERT_PATH is set")),
+            (None, Some(_)) => return Err(ConfigError::new("SSL_CERT_PATH", "must be set when SSL_KEY_PATH is set")),
+            (None, None) => None,
+        };
+        let cors = cors(src)?;
+        let body_limit: usize = src.parse("BODY_LIMIT_BYTES", 1_048_576, "a size in bytes, e.g. 1048576")?;
+        if body_limit < 1024 {
+            return Err(ConfigError::new("BODY_LIMIT_BYTES", "must be at least 1024"));
+        }
+        let request_timeout = seconds(src, "REQUEST_TIMEOUT_SECONDS", 30)?;
+        let shutdown_grace = seconds(src, "SHUTDOWN_GRACE_SECONDS", 30)?;
+
+        let url_raw = src.string("DATABASE_URL", "sqlite://data/tenmon-ark.db");
+        let url = DatabaseUrl::parse(&url_raw).map_err(|e| ConfigError::new("DATABASE_URL", e))?;
+        // Recorded again, redacted: the raw URL may carry a password.
+        let pool_min: u32 = src.parse("DATABASE_POOL_MIN", 1, "a whole number")?;
+        let pool_max: u32 = src.parse("DATABASE_POOL_MAX", 8, "a whole number from 1")?;
+        if pool_max == 0 {
+            return Err(ConfigError::new("DATABASE_POOL_MAX", "must be at least 1"));
+        }
+        if pool_min > pool_max {
+            return Err(ConfigError::new("DATABASE_POOL_MIN", format!("{pool_min} is more than DATABASE_POOL_MAX ({pool_max})")));
+        }
+        let ssl = src.bool("DATABASE_SSL", false)?;
+
+        let level = src.string("LOG_LEVEL", "info");
+        let filter = log_filter(&level)?;
+        let default_format = if env == AppEnv::Production { "json" } else { "pretty" };
+        let format = match src.string("LOG_FORMAT", default_format).to_ascii_lowercase().as_str() {
+            "json" => LogFormat::Json,
+            "pretty" | "text" => LogFormat::Pretty,
+            other => return Err(ConfigError::invalid("LOG_FORMAT", other, "json or pretty")),
+        };
+        let disk_min_free_mb: u64 = src.parse("HEALTH_DISK_MIN_FREE_MB", 256, "a size in MiB")?;
+        let metrics_token = src.secret("METRICS_TOKEN");
+
+        let mut resolved = src.resolved();
+        for r in &mut resolved {
+            if r.key == "DATABASE_URL" {
+                r.shown = url.redacted();
+            }
+        }
+        let warnings = src
+            .unknown_file_keys()
+            .into_iter()
+            .map(|k| format!("config file: unknown setting {k} (ignored)"))
+            .collect();
+        Ok(Config {
+            env,
+            server: ServerConfig { host, port, tls, cors, body_limit, request_timeout, shutdown_grace },
+            database: DatabaseConfig { url, pool: PoolOptions { min: pool_min, max: pool_max, ssl } },
+            log: LogConfig { filter, format },
+            health: HealthConfig { disk_min_free_bytes: disk_min_free_mb * 1024 * 1024 },
+            metrics_token,
+            resolved,
+            warnings,
+        })
+    }
+
+    /// The directory the data lives in (for the disk check).
+    pub fn data_dir(&self) -> PathBuf {
+        self.database
+            .url
+            .sqlite_path()
+            .and_then(|p| Path::new(p).parent().map(Path::to_path_buf))
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// Settings for tests: in a temp database, quiet logs.
+    pub fn for_tests(database_url: &str) -> Self {
+        let mut env = std::collections::HashMap::new();
+        env.insert("DATABASE_URL".to_string(), database_url.to_string());
+        env.insert("APP_ENV".to_string(), "test".to_string());
+        let src = Source::from_layers(env, Default::default(), Default::default(), Default::default());
+        #[expect(clippy::expect_used, reason = "test settings are constants")]
+        Self::from_source(&src).expect("test config is valid")
+    }
+}
+
+fn parse_port(src: &Source, key: &'static str, default: u16) -> Result<u16, ConfigError> {
+    let p: u16 = src.parse(key, default, "a port number 1-65535")?;
+    if p == 0 {
+        return Err(ConfigError::new(key, "invalid value \"0\": expected a port number 1-65535"));
+    }
+    Ok(p)
+}
+
+fn seconds(src: &Source, key: &'static str, default: u64) -> Result<Duration, ConfigError> {
+    let s: u64 = src.parse(key, default, "a number of seconds")?;
+    if s == 0 || s > 86_400 {
+        return Err(ConfigError::new(key, format!("{s} is out of range: expected 1 to 86400 seconds")));
+    }
+    Ok(Duration::from_secs(s))
+}
+
+fn readable_file(key: &str, path: &str) -> Result<PathBuf, ConfigError> {
+    let p = PathBuf::from(path);
+    std::fs::File::open(&p).map_err(|e| ConfigError::new(key, format!("cannot read {path}: {e}")))?;
+    Ok(p)
+}
+
+fn cors(src: &Source) -> Result<CorsOrigins, ConfigError> {
+    let Some(raw) = src.opt_string("CORS_ORIGIN") else {
+        return Ok(CorsOrigins::None);
+    };
+    if raw.trim() == "*" {
+        return Ok(CorsOrigins::Any);
+    }
+    let mut list = Vec::new();
+    for origin in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let origin = origin.trim_end_matches('/');
+        let uri: http::Uri = origin
+            .parse()
+            .map_err(|_| ConfigError::invalid("CORS_ORIGIN", origin, "comma-separated origins such as https://example.jp"))?;
+        let ok_scheme = matches!(uri.scheme_str(), Some("http" | "https"));
+        let bare = uri.path_and_query().is_none_or(|pq| pq.as_str() == "/" || pq.as_str().is_empty());
+        if !ok_scheme || uri.host().is_none() || !bare {
+            return Err(ConfigError::invalid("CORS_ORIGIN", origin, "origins like https://example.jp (scheme and host, no path)"));
+        }
+        let value = HeaderValue::from_str(origin).map_err(|_| ConfigError::invalid("CORS_ORIGIN", origin, "a valid origin"))?;
+        list.push(value);
+    }
+    Ok(if list.is_empty() { CorsOrigins::None } else { CorsOrigins::List(list) })
+}
+
+fn log_filter(level: &str) -> Result<String, ConfigError> {
+    let lower = level.to_ascii_lowercase();
+    let directive = match lower.as_str() {
+        // A bare level: keep the libraries' chatter down.
+        "error" | "warn" | "info" | "debug" | "trace" | "off" => {
+            format!("{lower},sqlx=warn,hyper=warn,h2=warn,rustls=warn,tower_http=warn")
+        }
+        _ => level.to_string(),
+    };
+    tracing_subscriber::EnvFilter::builder()
+        .parse(&directive)
+        .map_err(|e| ConfigError::new("LOG_LEVEL", format!("invalid value {:?}: {e} (use error, warn, info, debug or trace)", truncate(level))))?;
+    Ok(directive)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_source(&Source::from_layers(env, HashMap::new(), HashMap::new(), toml::Table::new()))
+    }
+
+    #[test]
+    fn defaults() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.server.port, 3000);
+        assert_eq!(c.server.host.to_string(), "127.0.0.1");
+        assert_eq!(c.database.url.expose(), "sqlite://data/tenmon-ark.db");
+        assert_eq!(c.env, AppEnv::Development);
+        assert_eq!(c.log.format, LogFormat::Pretty);
+        assert_eq!(c.server.cors, CorsOrigins::None);
+        assert!(c.server.tls.is_none());
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (pairs, var) in [
+            (vec![("PORT", "abc")], "PORT"),
+            (vec![("PORT", "70000")], "PORT"),
+            (vec![("HOST", "not-an-ip")], "HOST"),
+            (vec![("DATABASE_URL", "oracle://x")], "DATABASE_URL"),
+            (vec![("DATABASE_POOL_MAX", "0")], "DATABASE_POOL_MAX"),
+            (vec![("DATABASE_POOL_MIN", "9"), ("DATABASE_POOL_MAX", "2")], "DATABASE_POOL_MIN"),
+            (vec![("DATABASE_SSL", "maybe")], "DATABASE_SSL"),
+            (vec![("LOG_LEVEL", "loud=[")], "LOG_LEVEL"),
+            (vec![("LOG_FORMAT", "xml")], "LOG_FORMAT"),
+            (vec![("NODE_ENV", "space")], "NODE_ENV"),
+            (vec![("CORS_ORIGIN", "example.jp/path")], "CORS_ORIGIN"),
+            (vec![("SSL_CERT_PATH", "/nonexistent/cert.pem"), ("SSL_KEY_PATH", "/nonexistent/key.pem")], "SSL_CERT_PATH"),
+            (vec![("SSL_CERT_PATH", "/etc/hostname")], "SSL_KEY_PATH"),
+            (vec![("SHUTDOWN_GRACE_SECONDS", "0")], "SHUTDOWN_GRACE_SECONDS"),
+            (vec![("BODY_LIMIT_BYTES", "-1")], "BODY_LIMIT_BYTES"),
+        ] {
+            let err = parse(&pairs).unwrap_err();
+            assert_eq!(err.var, var, "{pairs:?} gave {err}");
+            assert!(err.to_string().starts_with(&format!("configuration error: {var}: ")), "{err}");
+        }
+    }
+
+    #[test]
+    fn node_env_and_cors_list() {
+        let c = parse(&[("NODE_ENV", "production"), ("CORS_ORIGIN", "https://a.jp, https://b.jp:8443/")]).unwrap();
+        assert_eq!(c.env, AppEnv::Production);
+        assert_eq!(c.log.format, LogFormat::Json);
+        assert_eq!(c.server.cors, CorsOrigins::List(vec![HeaderValue::from_static("https://a.jp"), HeaderValue::from_static("https://b.jp:8443")]));
+    }
+
+    #[test]
+    fn debug_and_resolved_never_show_secrets() {
+        let c = parse(&[("DATABASE_URL", "postgres://app:pa55word@db/mnp"), ("METRICS_TOKEN", "tok-123456")]).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("pa55word") && !shown.contains("tok-123456"), "{shown}");
+        assert!(c.resolved.iter().all(|r| !r.shown.contains("pa55word") && !r.shown.contains("tok-123456")));
+    }
+
+    /// `.env.example` must document every variable the binary reads.
+    #[test]
+    fn env_example_documents_every_variable() {
+        let example = include_str!("../../../../.env.example");
+        let documented: Vec<&str> = example
+            .lines()
+            .map(|l| l.trim_start_matches('#').trim())
+            .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim()))
+            .collect();
+        let c = parse(&[]).unwrap();
+        let missing: Vec<&str> = c.resolved.iter().map(|r| r.key).filter(|k| !documented.contains(k)).collect();
+        assert!(missing.is_empty(), ".env.example lacks {missing:?}");
+    }
+}

@@ -1,0 +1,14 @@
+//! TENMON-ARK, the server: configuration, the HTTP API and the command line.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod middleware;
+pub mod router;
+pub mod routes;
+pub mod serve;
+pub mod system;
+pub mod telemetry;

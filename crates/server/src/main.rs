@@ -1,0 +1,5 @@
+//! The `tenmon-ark` binary.
+
+fn main() -> std::process::ExitCode {
+    tenmon_ark::cli::main()
+}

@@ -1,0 +1,78 @@
+//! The router: every route registered through `utoipa_axum` (so it is in the
+//! OpenAPI document), then the layers, outermost first: request id → observe →
+//! compression → CORS → security headers → JSON errors → timeout → body limit.
+
+use crate::app::{AppState, BodyLimit};
+use crate::config::CorsOrigins;
+use crate::middleware::{json_errors, observe, request_id, security};
+use crate::routes::{fallback, health, metrics, openapi};
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, Method, StatusCode};
+use axum::{middleware as mw, Extension, Router};
+use std::sync::Arc;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The API routes and the OpenAPI document describing exactly them.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::get_health))
+        .routes(routes!(health::get_api_health))
+        .routes(routes!(health::get_live))
+        .routes(routes!(health::get_ready))
+        .routes(routes!(metrics::get_metrics))
+        .routes(routes!(metrics::get_api_metrics))
+        .routes(routes!(openapi::get_openapi))
+        .split_for_parts()
+}
+
+/// The OpenAPI document as JSON (for `tenmon-ark openapi` and the UI's types).
+pub fn openapi_json() -> serde_json::Value {
+    serde_json::to_value(api().1).unwrap_or_default()
+}
+
+fn cors(origins: &CorsOrigins) -> Option<CorsLayer> {
+    let base = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT, header::HeaderName::from_static("x-csrf-token"), header::HeaderName::from_static("last-event-id")])
+        .expose_headers([header::HeaderName::from_static("x-request-id"), header::RETRY_AFTER]);
+    match origins {
+        CorsOrigins::None => None,
+        CorsOrigins::Any => Some(base.allow_origin(Any)),
+        CorsOrigins::List(list) => Some(base.allow_origin(AllowOrigin::list(list.clone())).allow_credentials(true)),
+    }
+}
+
+/// The whole application.
+pub fn build(state: AppState) -> Router {
+    let (api, spec) = api();
+    let spec = openapi::Spec(Arc::new(serde_json::to_value(&spec).unwrap_or_default()));
+    let cfg = &state.config.server;
+    let limit = cfg.body_limit;
+
+    let mut router = api
+        .fallback(fallback::not_found)
+        .method_not_allowed_fallback(fallback::method_not_allowed)
+        .layer(Extension(spec))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, cfg.request_timeout))
+        .layer(mw::from_fn(json_errors::json_errors));
+    for layer in security::layers() {
+        router = router.layer(layer);
+    }
+    if let Some(cors) = cors(&cfg.cors) {
+        router = router.layer(cors);
+    }
+    router
+        .layer(CompressionLayer::new())
+        .layer(mw::from_fn_with_state(state.clone(), observe::observe))
+        .layer(Extension(BodyLimit(limit)))
+        .layer(mw::from_fn(request_id::request_id))
+        .with_state(state)
+}

@@ -1,0 +1,6 @@
+//! HTTP handlers: thin, one file per area.
+
+pub mod fallback;
+pub mod health;
+pub mod metrics;
+pub mod openapi;

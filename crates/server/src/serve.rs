@@ -1,0 +1,97 @@
+//! Serving: bind, serve HTTP (and HTTPS when configured), and shut down gracefully on
+//! SIGTERM/SIGINT: stop accepting, let in-flight requests and tracked tasks finish
+//! within `SHUTDOWN_GRACE_SECONDS`, close the database.
+
+use crate::app::AppState;
+use crate::middleware::security;
+use crate::router;
+use anyhow::Context;
+use axum::serve::ListenerExt;
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Wait for SIGTERM or SIGINT, then cancel the app's shutdown token.
+pub async fn shutdown_on_signal(state: AppState) {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received; shutting down"),
+        () = term => tracing::info!("SIGTERM received; shutting down"),
+        () = state.shutdown.cancelled() => {}
+    }
+    state.shutdown.cancel();
+}
+
+/// Serve on `listener` (and on `tls_listener` with the configured certificate) until
+/// the shutdown token fires, then drain.
+pub async fn run(state: AppState, listener: TcpListener, tls_listener: Option<std::net::TcpListener>) -> anyhow::Result<()> {
+    let grace = state.config.server.shutdown_grace;
+    let app = router::build(state.clone());
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "TENMON-ARK listening on http://{addr}");
+
+    let tls = match tls_listener {
+        Some(std_listener) => {
+            let tls_cfg = state.config.server.tls.as_ref().context("TLS listener without TLS settings")?;
+            let rustls_cfg = axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls_cfg.cert_path, &tls_cfg.key_path)
+                .await
+                .context("cannot load SSL_CERT_PATH/SSL_KEY_PATH")?;
+            let handle = axum_server::Handle::new();
+            let tls_addr = std_listener.local_addr()?;
+            tracing::info!(addr = %tls_addr, "TLS listening on https://{tls_addr}");
+            let tls_app = app.clone().layer(security::hsts());
+            let server = axum_server::from_tcp_rustls(std_listener, rustls_cfg)
+                .handle(handle.clone())
+                .serve(tls_app.into_make_service_with_connect_info::<SocketAddr>());
+            Some((handle, state.tasks.spawn(server)))
+        }
+        None => None,
+    };
+
+    let token = state.shutdown.clone();
+    let listener = listener.tap_io(|tcp| {
+        // Small SSE writes must not wait for Nagle's algorithm.
+        let _ = tcp.set_nodelay(true);
+    });
+    let http = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move { token.cancelled().await })
+        .into_future();
+    let mut http = std::pin::pin!(http);
+
+    tokio::select! {
+        res = &mut http => {
+            res.context("HTTP server failed")?;
+        }
+        () = state.shutdown.cancelled() => {
+            if let Some((handle, _)) = &tls {
+                handle.graceful_shutdown(Some(grace));
+            }
+            let deadline = tokio::time::Instant::now() + grace;
+            match tokio::time::timeout_at(deadline, &mut http).await {
+                Ok(res) => res.context("HTTP server failed")?,
+                Err(_) => tracing::warn!(grace_s = grace.as_secs(), "grace period over; closing open connections"),
+            }
+            state.tasks.close();
+            let rest = deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_millis(100));
+            if tokio::time::timeout(rest, state.tasks.wait()).await.is_err() {
+                tracing::warn!(tasks = state.tasks.len(), "background tasks still running at the end of the grace period");
+            }
+        }
+    }
+    state.store.close().await;
+    tracing::info!("shutdown complete");
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! Storage for TENMON-ARK: one [`Store`] trait, one implementation per database.
+//!
+//! Conversations are event sourced. [`Store::append`] writes events and updates the
+//! read models (conversations, messages) in the same transaction, so reads never lag;
+//! [`Store::replay`] rebuilds the read models from the log.
+
+mod error;
+mod events;
+mod sqlite;
+mod url;
+
+pub use error::StoreError;
+pub use events::{
+    ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, StoredEvent, Usage,
+};
+pub use sqlite::SqliteStore;
+pub use url::{Backend, DatabaseUrl};
+
+use async_trait::async_trait;
+use std::sync::Arc;
+
+/// Connection settings that apply to every backend.
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    /// Connections kept open even when idle.
+    pub min: u32,
+    /// Upper bound on open connections.
+    pub max: u32,
+    /// Require TLS to the database server (ignored by SQLite).
+    pub ssl: bool,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self { min: 1, max: 8, ssl: false }
+    }
+}
+
+/// What [`Store::replay`] rebuilt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ReplayStats {
+    /// Events read from the log.
+    pub events: u64,
+    /// Conversations in the rebuilt read model.
+    pub conversations: u64,
+    /// Messages in the rebuilt read model.
+    pub messages: u64,
+}
+
+/// The one storage interface. Domain code holds an `Arc<dyn Store>` and never sees a
+/// connection pool.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Which database this is.
+    fn backend(&self) -> Backend;
+
+    /// Apply pending migrations; returns how many ran.
+    async fn migrate(&self) -> Result<usize, StoreError>;
+
+    /// A cheap round trip proving the database answers and is the one we opened.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Append events to a stream at `expected_next` (the sequence the first event gets)
+    /// and project them, all in one transaction. A concurrent writer that already took
+    /// that sequence makes this fail with [`StoreError::Conflict`].
+    async fn append(
+        &self,
+        stream_id: &str,
+        expected_next: i64,
+        events: &[NewEvent],
+    ) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Events of a stream with `seq > after`, in order, at most `limit`.
+    async fn read_stream(
+        &self,
+        stream_id: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// The sequence the next appended event of this stream gets (1 for a new stream).
+    async fn next_seq(&self, stream_id: &str) -> Result<i64, StoreError>;
+
+    /// One conversation of its owner (`None` when missing, deleted or someone else's).
+    async fn conversation(
+        &self,
+        owner_id: &str,
+        id: &str,
+    ) -> Result<Option<ConversationRow>, StoreError>;
+
+    /// An owner's conversations, newest first, after an opaque cursor.
+    async fn list_conversations(
+        &self,
+        owner_id: &str,
+        before: Option<(i64, String)>,
+        limit: u32,
+    ) -> Result<Vec<ConversationRow>, StoreError>;
+
+    /// Messages of a conversation of this owner, oldest first.
+    async fn messages(
+        &self,
+        owner_id: &str,
+        conversation_id: &str,
+    ) -> Result<Vec<MessageRow>, StoreError>;
+
+    /// One message, only if its conversation belongs to `owner_id`.
+    async fn message(&self, owner_id: &str, id: &str) -> Result<Option<MessageRow>, StoreError>;
+
+    /// Drop and rebuild the read models from the event log.
+    async fn replay(&self) -> Result<ReplayStats, StoreError>;
+
+    /// Close the pool, waiting for connections to be returned.
+    async fn close(&self);
+}
+
+/// Open the store named by the URL's scheme.
+pub async fn open(url: &DatabaseUrl, pool: &PoolOptions) -> Result<Arc<dyn Store>, StoreError> {
+    match url.backend() {
+        Backend::Sqlite => Ok(Arc::new(SqliteStore::open(url, pool).await?)),
+        other => Err(StoreError::Unsupported(format!(
+            "{other} is not supported by this build yet; use a sqlite:// URL"
+        ))),
+    }
+}

@@ -1,0 +1,537 @@
+//! The embedded SQLite store: one file, WAL mode, migrations embedded in the binary.
+
+use crate::events::{ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, StoredEvent, Usage};
+use crate::{Backend, DatabaseUrl, PoolOptions, ReplayStats, Store, StoreError};
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, Sqlite, Transaction};
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// SQLite implementation of [`Store`].
+#[derive(Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    /// The file and its (device, inode) when opened: a file deleted or replaced under a
+    /// running server is a dead database even though open handles still answer.
+    file: Option<(PathBuf, (u64, u64))>,
+}
+
+impl SqliteStore {
+    /// Open (creating the file and its directory if needed).
+    pub async fn open(url: &DatabaseUrl, pool: &PoolOptions) -> Result<Self, StoreError> {
+        let path = url.sqlite_path().map(PathBuf::from);
+        if let Some(parent) = path.as_ref().and_then(|p| p.parent()) {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    StoreError::Unavailable(format!("cannot create {}: {e}", parent.display()))
+                })?;
+            }
+        }
+        let options = SqliteConnectOptions::from_str(url.expose())
+            .map_err(StoreError::Database)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let in_memory = path.is_none();
+        let pool = SqlitePoolOptions::new()
+            // An in-memory database lives in one connection; never recycle it.
+            .min_connections(if in_memory { 1 } else { pool.min })
+            .max_connections(if in_memory { 1 } else { pool.max.max(1) })
+            .idle_timeout(if in_memory { None } else { Some(Duration::from_secs(600)) })
+            .max_lifetime(if in_memory { None } else { Some(Duration::from_secs(3600)) })
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await?;
+        let file = match path {
+            Some(p) => {
+                let meta = std::fs::metadata(&p)
+                    .map_err(|e| StoreError::Unavailable(format!("{}: {e}", p.display())))?;
+                Some((p, (meta.dev(), meta.ino())))
+            }
+            None => None,
+        };
+        Ok(Self { pool, file })
+    }
+
+    async fn project(
+        tx: &mut Transaction<'_, Sqlite>,
+        stream_id: &str,
+        seq: i64,
+        at: i64,
+        payload: &EventPayload,
+    ) -> Result<(), StoreError> {
+        match payload {
+            EventPayload::ConversationCreated { owner_id, title, assistant } => {
+                sqlx::query(
+                    "INSERT INTO conversations (id, owner_id, title, assistant, last_seq, created_at, updated_at, deleted)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+                )
+                .bind(stream_id)
+                .bind(owner_id)
+                .bind(title)
+                .bind(assistant)
+                .bind(seq)
+                .bind(at)
+                .bind(at)
+                .execute(&mut **tx)
+                .await?;
+            }
+            EventPayload::ConversationRenamed { title } => {
+                sqlx::query("UPDATE conversations SET title = ? WHERE id = ?")
+                    .bind(title)
+                    .bind(stream_id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            EventPayload::ConversationDeleted {} => {
+                sqlx::query("UPDATE conversations SET deleted = 1 WHERE id = ?")
+                    .bind(stream_id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            EventPayload::UserMessage { message_id, content } => {
+                insert_message(tx, message_id, stream_id, seq, "user", content, MessageStatus::Complete, None, at).await?;
+            }
+            EventPayload::AssistantStarted { message_id, model } => {
+                insert_message(tx, message_id, stream_id, seq, "assistant", "", MessageStatus::Streaming, Some(model), at)
+                    .await?;
+            }
+            EventPayload::AssistantDelta { message_id, text } => {
+                sqlx::query("UPDATE messages SET content = content || ?, updated_at = ? WHERE id = ?")
+                    .bind(text)
+                    .bind(at)
+                    .bind(message_id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            EventPayload::Sources { message_id, sources } => {
+                sqlx::query("UPDATE messages SET sources = ?, updated_at = ? WHERE id = ?")
+                    .bind(sources.to_string())
+                    .bind(at)
+                    .bind(message_id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            EventPayload::AssistantCompleted { message_id, model, finish_reason, usage, latency_ms } => {
+                sqlx::query(
+                    "UPDATE messages SET status = 'complete', model = ?, finish_reason = ?, prompt_tokens = ?,
+                     completion_tokens = ?, latency_ms = ?, updated_at = ? WHERE id = ?",
+                )
+                .bind(model)
+                .bind(finish_reason)
+                .bind(i64::from(usage.prompt_tokens))
+                .bind(i64::from(usage.completion_tokens))
+                .bind(*latency_ms as i64)
+                .bind(at)
+                .bind(message_id)
+                .execute(&mut **tx)
+                .await?;
+            }
+            EventPayload::AssistantFailed { message_id, latency_ms, .. } => {
+                finish(tx, message_id, MessageStatus::Failed, Some(*latency_ms), at).await?;
+            }
+            EventPayload::AssistantCancelled { message_id, latency_ms } => {
+                finish(tx, message_id, MessageStatus::Cancelled, Some(*latency_ms), at).await?;
+            }
+            EventPayload::AssistantInterrupted { message_id } => {
+                finish(tx, message_id, MessageStatus::Interrupted, None, at).await?;
+            }
+        }
+        if !matches!(payload, EventPayload::ConversationCreated { .. }) {
+            sqlx::query("UPDATE conversations SET last_seq = ?, updated_at = ? WHERE id = ?")
+                .bind(seq)
+                .bind(at)
+                .bind(stream_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[expect(clippy::too_many_arguments, reason = "one column each; a struct would only rename them")]
+async fn insert_message(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: &str,
+    conversation_id: &str,
+    seq: i64,
+    role: &str,
+    content: &str,
+    status: MessageStatus,
+    model: Option<&String>,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO messages (id, conversation_id, seq, role, content, status, model, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(conversation_id)
+    .bind(seq)
+    .bind(role)
+    .bind(content)
+    .bind(status.as_str())
+    .bind(model)
+    .bind(at)
+    .bind(at)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+async fn finish(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: &str,
+    status: MessageStatus,
+    latency_ms: Option<u64>,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE messages SET status = ?, latency_ms = COALESCE(?, latency_ms), updated_at = ? WHERE id = ?")
+        .bind(status.as_str())
+        .bind(latency_ms.map(|v| v as i64))
+        .bind(at)
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+fn conversation_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ConversationRow, sqlx::Error> {
+    Ok(ConversationRow {
+        id: row.try_get("id")?,
+        owner_id: row.try_get("owner_id")?,
+        title: row.try_get("title")?,
+        assistant: row.try_get("assistant")?,
+        last_seq: row.try_get("last_seq")?,
+        created_at_ms: row.try_get("created_at")?,
+        updated_at_ms: row.try_get("updated_at")?,
+    })
+}
+
+fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<MessageRow, StoreError> {
+    let status: String = row.try_get("status")?;
+    let prompt: Option<i64> = row.try_get("prompt_tokens")?;
+    let completion: Option<i64> = row.try_get("completion_tokens")?;
+    let sources: Option<String> = row.try_get("sources")?;
+    let latency: Option<i64> = row.try_get("latency_ms")?;
+    Ok(MessageRow {
+        id: row.try_get("id")?,
+        conversation_id: row.try_get("conversation_id")?,
+        seq: row.try_get("seq")?,
+        role: row.try_get("role")?,
+        content: row.try_get("content")?,
+        status: MessageStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown message status {status:?}")))?,
+        model: row.try_get("model")?,
+        finish_reason: row.try_get("finish_reason")?,
+        usage: match (prompt, completion) {
+            (Some(p), Some(c)) => Some(Usage { prompt_tokens: p as u32, completion_tokens: c as u32 }),
+            _ => None,
+        },
+        latency_ms: latency.map(|v| v as u64),
+        sources: sources.map(|s| serde_json::from_str(&s)).transpose()?,
+        created_at_ms: row.try_get("created_at")?,
+        updated_at_ms: row.try_get("updated_at")?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn migrate(&self) -> Result<usize, StoreError> {
+        let before: i64 = applied_count(&self.pool).await;
+        MIGRATOR.run(&self.pool).await?;
+        let after: i64 = applied_count(&self.pool).await;
+        Ok((after - before).max(0) as usize)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        if let Some((path, id)) = &self.file {
+            let meta = std::fs::metadata(path)
+                .map_err(|e| StoreError::Unavailable(format!("database file {}: {e}", path.display())))?;
+            if (meta.dev(), meta.ino()) != *id {
+                return Err(StoreError::Unavailable(format!(
+                    "database file {} was replaced while the server was running",
+                    path.display()
+                )));
+            }
+        }
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn append(
+        &self,
+        stream_id: &str,
+        expected_next: i64,
+        events: &[NewEvent],
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut stored = Vec::with_capacity(events.len());
+        for (i, event) in events.iter().enumerate() {
+            let seq = expected_next + i as i64;
+            let payload = serde_json::to_string(&event.payload)?;
+            let res = sqlx::query(
+                "INSERT INTO events (stream_id, seq, event_type, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(stream_id)
+            .bind(seq)
+            .bind(event.payload.kind())
+            .bind(payload)
+            .bind(event.at_ms)
+            .execute(&mut *tx)
+            .await;
+            match res {
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(StoreError::Conflict { stream_id: stream_id.to_string(), seq })
+                }
+                other => other?,
+            };
+            Self::project(&mut tx, stream_id, seq, event.at_ms, &event.payload).await?;
+            stored.push(StoredEvent {
+                stream_id: stream_id.to_string(),
+                seq,
+                payload: event.payload.clone(),
+                at_ms: event.at_ms,
+            });
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn read_stream(&self, stream_id: &str, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, payload, created_at FROM events WHERE stream_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(stream_id)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let payload: String = row.try_get("payload")?;
+                Ok(StoredEvent {
+                    stream_id: stream_id.to_string(),
+                    seq: row.try_get("seq")?,
+                    payload: serde_json::from_str(&payload)?,
+                    at_ms: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn next_seq(&self, stream_id: &str) -> Result<i64, StoreError> {
+        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE stream_id = ?")
+            .bind(stream_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(max.unwrap_or(0) + 1)
+    }
+
+    async fn conversation(&self, owner_id: &str, id: &str) -> Result<Option<ConversationRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM conversations WHERE id = ? AND owner_id = ? AND deleted = 0")
+            .bind(id)
+            .bind(owner_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(conversation_from_row).transpose()?)
+    }
+
+    async fn list_conversations(
+        &self,
+        owner_id: &str,
+        before: Option<(i64, String)>,
+        limit: u32,
+    ) -> Result<Vec<ConversationRow>, StoreError> {
+        let (ts, id) = before.unwrap_or((i64::MAX, String::new()));
+        let rows = sqlx::query(
+            "SELECT * FROM conversations WHERE owner_id = ? AND deleted = 0
+               AND (updated_at < ? OR (updated_at = ? AND id < ?) OR ? = '')
+             ORDER BY updated_at DESC, id DESC LIMIT ?",
+        )
+        .bind(owner_id)
+        .bind(ts)
+        .bind(ts)
+        .bind(&id)
+        .bind(&id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(conversation_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn messages(&self, owner_id: &str, conversation_id: &str) -> Result<Vec<MessageRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT m.* FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.conversation_id = ? AND c.owner_id = ? AND c.deleted = 0 ORDER BY m.seq",
+        )
+        .bind(conversation_id)
+        .bind(owner_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(message_from_row).collect()
+    }
+
+    async fn message(&self, owner_id: &str, id: &str) -> Result<Option<MessageRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT m.* FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.id = ? AND c.owner_id = ? AND c.deleted = 0",
+        )
+        .bind(id)
+        .bind(owner_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(message_from_row).transpose()
+    }
+
+    async fn replay(&self) -> Result<ReplayStats, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM messages").execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM conversations").execute(&mut *tx).await?;
+        let rows = sqlx::query("SELECT stream_id, seq, payload, created_at FROM events ORDER BY stream_id, seq")
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut events = 0u64;
+        for row in &rows {
+            let stream_id: String = row.try_get("stream_id")?;
+            let payload: String = row.try_get("payload")?;
+            let payload: EventPayload = serde_json::from_str(&payload)?;
+            Self::project(&mut tx, &stream_id, row.try_get("seq")?, row.try_get("created_at")?, &payload).await?;
+            events += 1;
+        }
+        let conversations: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM conversations").fetch_one(&mut *tx).await?;
+        let messages: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages").fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(ReplayStats { events, conversations: conversations as u64, messages: messages as u64 })
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+async fn applied_count(pool: &SqlitePool) -> i64 {
+    // Before the first migration the bookkeeping table does not exist yet.
+    sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = 1")
+        .fetch_one(pool)
+        .await
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(payload: EventPayload, at_ms: i64) -> NewEvent {
+        NewEvent { payload, at_ms }
+    }
+
+    async fn store(dir: &tempfile::TempDir) -> SqliteStore {
+        let url = DatabaseUrl::parse(&format!("sqlite://{}/t.db", dir.path().display())).unwrap();
+        let s = SqliteStore::open(&url, &PoolOptions::default()).await.unwrap();
+        assert_eq!(s.migrate().await.unwrap(), 1);
+        assert_eq!(s.migrate().await.unwrap(), 0, "migrations are idempotent");
+        s
+    }
+
+    fn turn() -> Vec<NewEvent> {
+        vec![
+            ev(EventPayload::ConversationCreated { owner_id: "u1".into(), title: "MNP".into(), assistant: "default".into() }, 1),
+            ev(EventPayload::UserMessage { message_id: "m1".into(), content: "予約番号は？".into() }, 2),
+            ev(EventPayload::AssistantStarted { message_id: "m2".into(), model: "gpt".into() }, 3),
+            ev(EventPayload::AssistantDelta { message_id: "m2".into(), text: "十桁の".into() }, 4),
+            ev(EventPayload::AssistantDelta { message_id: "m2".into(), text: "番号です".into() }, 5),
+            ev(
+                EventPayload::AssistantCompleted {
+                    message_id: "m2".into(),
+                    model: "gpt".into(),
+                    finish_reason: "stop".into(),
+                    usage: Usage { prompt_tokens: 7, completion_tokens: 5 },
+                    latency_ms: 42,
+                },
+                6,
+            ),
+        ]
+    }
+
+    #[tokio::test]
+    async fn append_projects_and_replay_rebuilds() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(&dir).await;
+        let stored = s.append("c1", 1, &turn()).await.unwrap();
+        assert_eq!(stored.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!(s.next_seq("c1").await.unwrap(), 7);
+
+        let msgs = s.messages("u1", "c1").await.unwrap();
+        assert_eq!(msgs.len(), 2);
+        assert_eq!(msgs[1].content, "十桁の番号です");
+        assert_eq!(msgs[1].status, MessageStatus::Complete);
+        assert_eq!(msgs[1].usage, Some(Usage { prompt_tokens: 7, completion_tokens: 5 }));
+        assert!(s.messages("someone-else", "c1").await.unwrap().is_empty(), "owner checked in the query");
+        assert!(s.message("someone-else", "m2").await.unwrap().is_none());
+
+        let before = (s.conversation("u1", "c1").await.unwrap(), s.messages("u1", "c1").await.unwrap());
+        sqlx::query("UPDATE messages SET content = 'garbage'").execute(&s.pool).await.unwrap();
+        let stats = s.replay().await.unwrap();
+        assert_eq!(stats, ReplayStats { events: 6, conversations: 1, messages: 2 });
+        let after = (s.conversation("u1", "c1").await.unwrap(), s.messages("u1", "c1").await.unwrap());
+        assert_eq!(before, after);
+    }
+
+    #[tokio::test]
+    async fn second_writer_of_a_sequence_gets_conflict_and_nothing_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(&dir).await;
+        s.append("c1", 1, &turn()[..2]).await.unwrap();
+        let err = s
+            .append("c1", 2, &[ev(EventPayload::ConversationRenamed { title: "x".into() }, 9)])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { seq: 2, .. }), "{err:?}");
+        assert_eq!(s.conversation("u1", "c1").await.unwrap().unwrap().title, "MNP");
+        assert_eq!(s.read_stream("c1", 0, 100).await.unwrap().len(), 2);
+        assert_eq!(s.read_stream("c1", 1, 100).await.unwrap()[0].seq, 2);
+    }
+
+    #[tokio::test]
+    async fn list_is_paged_by_cursor_and_hides_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(&dir).await;
+        for i in 0..5 {
+            let id = format!("c{i}");
+            s.append(&id, 1, &[ev(EventPayload::ConversationCreated { owner_id: "u".into(), title: id.clone(), assistant: "default".into() }, 100 + i)])
+                .await
+                .unwrap();
+        }
+        s.append("c4", 2, &[ev(EventPayload::ConversationDeleted {}, 200)]).await.unwrap();
+        let page1 = s.list_conversations("u", None, 2).await.unwrap();
+        assert_eq!(page1.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["c3", "c2"]);
+        let last = page1.last().unwrap();
+        let page2 = s.list_conversations("u", Some((last.updated_at_ms, last.id.clone())), 10).await.unwrap();
+        assert_eq!(page2.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["c1", "c0"]);
+    }
+
+    #[tokio::test]
+    async fn ping_fails_when_the_file_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(&dir).await;
+        s.ping().await.unwrap();
+        std::fs::remove_file(dir.path().join("t.db")).unwrap();
+        assert!(matches!(s.ping().await, Err(StoreError::Unavailable(_))));
+    }
+}
