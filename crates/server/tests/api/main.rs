@@ -1,1 +1,13 @@
-fn main(){}
+//! The server's integration tests: one binary (link time), one module per area.
+//! Tests spawn the real router on loopback with a fresh SQLite file, or the real
+//! binary where the process itself is under test (exit codes, signals).
+#![allow(clippy::disallowed_methods, reason = "tests spawn their servers directly")]
+#![allow(clippy::unwrap_used, reason = "tests")]
+
+mod helpers;
+
+mod cli;
+mod errors;
+mod health;
+mod metrics;
+mod openapi;

@@ -1,0 +1,118 @@
+//! The real binary: exit codes, config errors, check-config, migrate, signals.
+
+use crate::helpers::{binary, free_port, wait_healthy};
+use std::time::Duration;
+
+fn run(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
+    let out = binary(dir).envs(env.iter().copied()).args(args).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[test]
+fn each_bad_value_gives_one_clear_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for (var, value) in [
+        ("PORT", "eighty"),
+        ("PORT", "0"),
+        ("HOST", "example.com"),
+        ("DATABASE_URL", "oracle://db/x"),
+        ("DATABASE_POOL_MAX", "-3"),
+        ("LOG_LEVEL", "[["),
+        ("LOG_FORMAT", "xml"),
+        ("APP_ENV", "moon"),
+        ("CORS_ORIGIN", "not an origin"),
+        ("SHUTDOWN_GRACE_SECONDS", "soon"),
+        ("SSL_CERT_PATH", "/nonexistent.pem"),
+    ] {
+        let (code, _, stderr) = run(dir.path(), &[(var, value)], &["check-config"]);
+        assert_eq!(code, 2, "{var}={value}: {stderr}");
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{var}={value} printed {stderr:?}");
+        assert!(lines[0].starts_with("configuration error: "), "{}", lines[0]);
+        assert!(lines[0].contains(var) || (var == "SSL_CERT_PATH" && lines[0].contains("SSL_KEY_PATH")), "{var}: {}", lines[0]);
+    }
+    // `serve` stops the same way before binding anything.
+    let (code, _, stderr) = run(dir.path(), &[("PORT", "eighty")], &[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("PORT"));
+}
+
+#[test]
+fn unsupported_database_backend_is_a_config_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = run(dir.path(), &[("DATABASE_URL", "postgres://u:hunter2@127.0.0.1:1/db")], &["migrate"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("DATABASE_URL"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "password leaked: {stderr}");
+}
+
+#[test]
+fn check_config_redacts_secrets_and_shows_origins() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".env"), "PORT=4100\nMETRICS_TOKEN=dotenv-secret-value\n").unwrap();
+    std::fs::write(dir.path().join("tenmon.toml"), "port = 4200\nlog_level = \"debug\"\n").unwrap();
+    let (code, stdout, stderr) = run(
+        dir.path(),
+        &[("DATABASE_URL", "sqlite://x/y.db?password=pw-in-url")],
+        &["--config", "tenmon.toml", "check-config"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("PORT=4100    # .env"), "{stdout}");
+    assert!(stdout.contains("LOG_LEVEL=debug    # config file"), "{stdout}");
+    assert!(stdout.contains("HOST=127.0.0.1    # default"), "{stdout}");
+    assert!(stdout.contains("DATABASE_URL=sqlite://x/y.db?password=***    # environment"), "{stdout}");
+    assert!(stdout.contains("METRICS_TOKEN=[redacted]"), "{stdout}");
+    assert!(!stdout.contains("dotenv-secret-value") && !stdout.contains("pw-in-url"), "{stdout}");
+}
+
+#[test]
+fn version_and_migrate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, _) = run(dir.path(), &[], &["version"]);
+    assert_eq!(code, 0);
+    assert_eq!(stdout.trim(), format!("tenmon-ark {}", env!("CARGO_PKG_VERSION")));
+    let (code, stdout, stderr) = run(dir.path(), &[], &["migrate"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("applied 1 migration"), "{stdout}");
+    assert!(dir.path().join("data/tenmon-ark.db").exists(), "default database created under data/");
+    let (_, stdout, _) = run(dir.path(), &[], &["migrate"]);
+    assert!(stdout.contains("applied 0 migration"), "{stdout}");
+    let (code, stdout, _) = run(dir.path(), &[], &["events", "replay"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("\"events\":0"), "{stdout}");
+}
+
+#[tokio::test]
+async fn serves_on_a_new_sqlite_file_and_exits_0_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = tokio::process::Command::from(binary(dir.path()))
+        .env("PORT", port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_healthy(&format!("http://127.0.0.1:{port}/health")).await;
+    assert!(dir.path().join("data/tenmon-ark.db").exists());
+    let pid = rustix::process::Pid::from_raw(child.id().unwrap() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.unwrap().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let mut stderr = String::new();
+    tokio::io::AsyncReadExt::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).await.unwrap();
+    assert!(stderr.contains("shutdown complete"), "{stderr}");
+    // Every line is JSON (LOG_FORMAT=json).
+    for line in stderr.lines() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    }
+}
+
+#[tokio::test]
+async fn port_in_use_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let (code, _, stderr) = run(dir.path(), &[("PORT", &port)], &[]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("cannot listen on 127.0.0.1:"), "{stderr}");
+}
