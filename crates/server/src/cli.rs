@@ -161,13 +161,13 @@ async fn serve_command(config: Config) -> Result<(), Failure> {
         tracing::info!(applied, "database migrated");
     }
     let addr = std::net::SocketAddr::new(config.server.host, config.server.port);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     let tls_listener = match &config.server.tls {
         Some(tls) => {
             let tls_addr = std::net::SocketAddr::new(config.server.host, tls.https_port);
-            let l = std::net::TcpListener::bind(tls_addr).map_err(|e| anyhow::anyhow!("cannot listen on {tls_addr}: {e}"))?;
+            let l = std::net::TcpListener::bind(tls_addr)
+                .map_err(|e| anyhow::anyhow!("cannot listen on {tls_addr}: {e}"))?;
             l.set_nonblocking(true)?;
             Some(l)
         }

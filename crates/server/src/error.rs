@@ -113,7 +113,9 @@ impl ApiError {
             StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge { limit },
             StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType("unsupported media type".into()),
             StatusCode::SERVICE_UNAVAILABLE => ApiError::ServiceUnavailable("service unavailable".into()),
-            s if s.is_client_error() => ApiError::BadRequest(s.canonical_reason().unwrap_or("bad request").to_lowercase()),
+            s if s.is_client_error() => {
+                ApiError::BadRequest(s.canonical_reason().unwrap_or("bad request").to_lowercase())
+            }
             s => ApiError::Internal(format!("layer answered {s}")),
         }
     }

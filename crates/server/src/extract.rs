@@ -37,7 +37,9 @@ where
         }
         let limit = crate::app::body_limit_hint(&req);
         let bytes = Bytes::from_request(req, state).await.map_err(|e| match e {
-            BytesRejection::FailedToBufferBody(inner) if inner.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+            BytesRejection::FailedToBufferBody(inner)
+                if inner.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
+            {
                 ApiError::PayloadTooLarge { limit }
             }
             other => ApiError::BadRequest(other.body_text()),
@@ -57,7 +59,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             return Err(match inner.classify() {
                 serde_json::error::Category::Data => {
                     let message = strip_position(&inner.to_string());
-                    let field = if path == "." || path.is_empty() { missing_field(&message).unwrap_or_default() } else { path };
+                    let field =
+                        if path == "." || path.is_empty() { missing_field(&message).unwrap_or_default() } else { path };
                     if field.is_empty() {
                         ApiError::validation("body", message)
                     } else {

@@ -34,7 +34,9 @@ struct BuildLabels {
 }
 
 fn latency_histogram() -> Histogram {
-    Histogram::new([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0].into_iter())
+    Histogram::new(
+        [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0],
+    )
 }
 
 /// The app's metrics.
@@ -54,13 +56,21 @@ impl Metrics {
         let mut registry = Registry::default();
         let http_requests = Family::<RequestLabels, Counter>::default();
         registry.register("http_requests", "HTTP requests by method, route template and status", http_requests.clone());
-        let http_duration = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
-        registry.register("http_request_duration_seconds", "HTTP request latency until the response head", http_duration.clone());
+        let http_duration =
+            Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency until the response head",
+            http_duration.clone(),
+        );
         let http_in_flight = Gauge::default();
         registry.register("http_requests_in_flight", "HTTP requests being handled", http_in_flight.clone());
         let build = Family::<BuildLabels, Gauge>::default();
         build
-            .get_or_create(&BuildLabels { version: env!("CARGO_PKG_VERSION").into(), rustc: env!("CARGO_PKG_RUST_VERSION").into() })
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION").into(),
+                rustc: env!("CARGO_PKG_RUST_VERSION").into(),
+            })
             .set(1);
         registry.register("tenmon_ark_build_info", "Build information; always 1", build);
         registry.register_collector(Box::new(ProcessCollector {
@@ -94,13 +104,22 @@ impl Collector for ProcessCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let s = ProcessStats::read();
         let cpu = ConstCounter::new(s.cpu_seconds);
-        cpu.encode(encoder.encode_descriptor("process_cpu_seconds", "User and system CPU time spent in seconds", None, cpu.metric_type())?)?;
+        cpu.encode(encoder.encode_descriptor(
+            "process_cpu_seconds",
+            "User and system CPU time spent in seconds",
+            None,
+            cpu.metric_type(),
+        )?)?;
         let gauges: [(&str, &str, f64); 5] = [
             ("process_resident_memory_bytes", "Resident memory size in bytes", s.rss_bytes as f64),
             ("process_virtual_memory_bytes", "Virtual memory size in bytes", s.virtual_bytes as f64),
             ("process_open_fds", "Number of open file descriptors", s.open_fds as f64),
             ("process_threads", "Number of OS threads", s.threads as f64),
-            ("process_start_time_seconds", "Start time of the process since the Unix epoch in seconds", self.start_time),
+            (
+                "process_start_time_seconds",
+                "Start time of the process since the Unix epoch in seconds",
+                self.start_time,
+            ),
         ];
         for (name, help, value) in gauges {
             let g = ConstGauge::new(value);
@@ -108,7 +127,12 @@ impl Collector for ProcessCollector {
         }
         if let Some(max) = s.max_fds {
             let g = ConstGauge::new(max as f64);
-            g.encode(encoder.encode_descriptor("process_max_fds", "Maximum number of open file descriptors", None, g.metric_type())?)?;
+            g.encode(encoder.encode_descriptor(
+                "process_max_fds",
+                "Maximum number of open file descriptors",
+                None,
+                g.metric_type(),
+            )?)?;
         }
         Ok(())
     }

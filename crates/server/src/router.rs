@@ -39,7 +39,13 @@ pub fn openapi_json() -> serde_json::Value {
 fn cors(origins: &CorsOrigins) -> Option<CorsLayer> {
     let base = CorsLayer::new()
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT, header::HeaderName::from_static("x-csrf-token"), header::HeaderName::from_static("last-event-id")])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            header::ACCEPT,
+            header::HeaderName::from_static("x-csrf-token"),
+            header::HeaderName::from_static("last-event-id"),
+        ])
         .expose_headers([header::HeaderName::from_static("x-request-id"), header::RETRY_AFTER]);
     match origins {
         CorsOrigins::None => None,

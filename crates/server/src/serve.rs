@@ -37,7 +37,11 @@ pub async fn shutdown_on_signal(state: AppState) {
 
 /// Serve on `listener` (and on `tls_listener` with the configured certificate) until
 /// the shutdown token fires, then drain.
-pub async fn run(state: AppState, listener: TcpListener, tls_listener: Option<std::net::TcpListener>) -> anyhow::Result<()> {
+pub async fn run(
+    state: AppState,
+    listener: TcpListener,
+    tls_listener: Option<std::net::TcpListener>,
+) -> anyhow::Result<()> {
     let grace = state.config.server.shutdown_grace;
     let app = router::build(state.clone());
     let addr = listener.local_addr()?;
@@ -46,9 +50,10 @@ pub async fn run(state: AppState, listener: TcpListener, tls_listener: Option<st
     let tls = match tls_listener {
         Some(std_listener) => {
             let tls_cfg = state.config.server.tls.as_ref().context("TLS listener without TLS settings")?;
-            let rustls_cfg = axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls_cfg.cert_path, &tls_cfg.key_path)
-                .await
-                .context("cannot load SSL_CERT_PATH/SSL_KEY_PATH")?;
+            let rustls_cfg =
+                axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls_cfg.cert_path, &tls_cfg.key_path)
+                    .await
+                    .context("cannot load SSL_CERT_PATH/SSL_KEY_PATH")?;
             let handle = axum_server::Handle::new();
             let tls_addr = std_listener.local_addr()?;
             tracing::info!(addr = %tls_addr, "TLS listening on https://{tls_addr}");

@@ -8,7 +8,10 @@ use tracing_subscriber::EnvFilter;
 /// Install the global subscriber (once; later calls are ignored).
 pub fn init(cfg: &LogConfig) {
     let filter = EnvFilter::builder().parse_lossy(&cfg.filter);
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     let result = match cfg.format {
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
         LogFormat::Pretty => builder.compact().try_init(),

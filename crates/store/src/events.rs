@@ -49,14 +49,32 @@ impl MessageStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventPayload {
-    ConversationCreated { owner_id: String, title: String, assistant: String },
-    ConversationRenamed { title: String },
+    ConversationCreated {
+        owner_id: String,
+        title: String,
+        assistant: String,
+    },
+    ConversationRenamed {
+        title: String,
+    },
     ConversationDeleted {},
-    UserMessage { message_id: String, content: String },
-    AssistantStarted { message_id: String, model: String },
+    UserMessage {
+        message_id: String,
+        content: String,
+    },
+    AssistantStarted {
+        message_id: String,
+        model: String,
+    },
     /// A run of coalesced text deltas.
-    AssistantDelta { message_id: String, text: String },
-    Sources { message_id: String, sources: serde_json::Value },
+    AssistantDelta {
+        message_id: String,
+        text: String,
+    },
+    Sources {
+        message_id: String,
+        sources: serde_json::Value,
+    },
     AssistantCompleted {
         message_id: String,
         model: String,
@@ -64,9 +82,19 @@ pub enum EventPayload {
         usage: Usage,
         latency_ms: u64,
     },
-    AssistantFailed { message_id: String, code: String, message: String, latency_ms: u64 },
-    AssistantCancelled { message_id: String, latency_ms: u64 },
-    AssistantInterrupted { message_id: String },
+    AssistantFailed {
+        message_id: String,
+        code: String,
+        message: String,
+        latency_ms: u64,
+    },
+    AssistantCancelled {
+        message_id: String,
+        latency_ms: u64,
+    },
+    AssistantInterrupted {
+        message_id: String,
+    },
 }
 
 impl EventPayload {

@@ -10,9 +10,7 @@ mod sqlite;
 mod url;
 
 pub use error::StoreError;
-pub use events::{
-    ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, StoredEvent, Usage,
-};
+pub use events::{ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, StoredEvent, Usage};
 pub use sqlite::SqliteStore;
 pub use url::{Backend, DatabaseUrl};
 
@@ -71,22 +69,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<StoredEvent>, StoreError>;
 
     /// Events of a stream with `seq > after`, in order, at most `limit`.
-    async fn read_stream(
-        &self,
-        stream_id: &str,
-        after: i64,
-        limit: u32,
-    ) -> Result<Vec<StoredEvent>, StoreError>;
+    async fn read_stream(&self, stream_id: &str, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError>;
 
     /// The sequence the next appended event of this stream gets (1 for a new stream).
     async fn next_seq(&self, stream_id: &str) -> Result<i64, StoreError>;
 
     /// One conversation of its owner (`None` when missing, deleted or someone else's).
-    async fn conversation(
-        &self,
-        owner_id: &str,
-        id: &str,
-    ) -> Result<Option<ConversationRow>, StoreError>;
+    async fn conversation(&self, owner_id: &str, id: &str) -> Result<Option<ConversationRow>, StoreError>;
 
     /// An owner's conversations, newest first, after an opaque cursor.
     async fn list_conversations(
@@ -97,11 +86,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<ConversationRow>, StoreError>;
 
     /// Messages of a conversation of this owner, oldest first.
-    async fn messages(
-        &self,
-        owner_id: &str,
-        conversation_id: &str,
-    ) -> Result<Vec<MessageRow>, StoreError>;
+    async fn messages(&self, owner_id: &str, conversation_id: &str) -> Result<Vec<MessageRow>, StoreError>;
 
     /// One message, only if its conversation belongs to `owner_id`.
     async fn message(&self, owner_id: &str, id: &str) -> Result<Option<MessageRow>, StoreError>;
@@ -117,8 +102,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 pub async fn open(url: &DatabaseUrl, pool: &PoolOptions) -> Result<Arc<dyn Store>, StoreError> {
     match url.backend() {
         Backend::Sqlite => Ok(Arc::new(SqliteStore::open(url, pool).await?)),
-        other => Err(StoreError::Unsupported(format!(
-            "{other} is not supported by this build yet; use a sqlite:// URL"
-        ))),
+        other => {
+            Err(StoreError::Unsupported(format!("{other} is not supported by this build yet; use a sqlite:// URL")))
+        }
     }
 }

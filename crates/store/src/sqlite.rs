@@ -27,9 +27,8 @@ impl SqliteStore {
         let path = url.sqlite_path().map(PathBuf::from);
         if let Some(parent) = path.as_ref().and_then(|p| p.parent()) {
             if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    StoreError::Unavailable(format!("cannot create {}: {e}", parent.display()))
-                })?;
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", parent.display())))?;
             }
         }
         let options = SqliteConnectOptions::from_str(url.expose())
@@ -51,8 +50,8 @@ impl SqliteStore {
             .await?;
         let file = match path {
             Some(p) => {
-                let meta = std::fs::metadata(&p)
-                    .map_err(|e| StoreError::Unavailable(format!("{}: {e}", p.display())))?;
+                let meta =
+                    std::fs::metadata(&p).map_err(|e| StoreError::Unavailable(format!("{}: {e}", p.display())))?;
                 Some((p, (meta.dev(), meta.ino())))
             }
             None => None,
@@ -97,11 +96,22 @@ impl SqliteStore {
                     .await?;
             }
             EventPayload::UserMessage { message_id, content } => {
-                insert_message(tx, message_id, stream_id, seq, "user", content, MessageStatus::Complete, None, at).await?;
+                insert_message(tx, message_id, stream_id, seq, "user", content, MessageStatus::Complete, None, at)
+                    .await?;
             }
             EventPayload::AssistantStarted { message_id, model } => {
-                insert_message(tx, message_id, stream_id, seq, "assistant", "", MessageStatus::Streaming, Some(model), at)
-                    .await?;
+                insert_message(
+                    tx,
+                    message_id,
+                    stream_id,
+                    seq,
+                    "assistant",
+                    "",
+                    MessageStatus::Streaming,
+                    Some(model),
+                    at,
+                )
+                .await?;
             }
             EventPayload::AssistantDelta { message_id, text } => {
                 sqlx::query("UPDATE messages SET content = content || ?, updated_at = ? WHERE id = ?")
@@ -427,10 +437,7 @@ impl Store for SqliteStore {
 
 async fn applied_count(pool: &SqlitePool) -> i64 {
     // Before the first migration the bookkeeping table does not exist yet.
-    sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = 1")
-        .fetch_one(pool)
-        .await
-        .unwrap_or(0)
+    sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = 1").fetch_one(pool).await.unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -451,7 +458,14 @@ mod tests {
 
     fn turn() -> Vec<NewEvent> {
         vec![
-            ev(EventPayload::ConversationCreated { owner_id: "u1".into(), title: "MNP".into(), assistant: "default".into() }, 1),
+            ev(
+                EventPayload::ConversationCreated {
+                    owner_id: "u1".into(),
+                    title: "MNP".into(),
+                    assistant: "default".into(),
+                },
+                1,
+            ),
             ev(EventPayload::UserMessage { message_id: "m1".into(), content: "予約番号は？".into() }, 2),
             ev(EventPayload::AssistantStarted { message_id: "m2".into(), model: "gpt".into() }, 3),
             ev(EventPayload::AssistantDelta { message_id: "m2".into(), text: "十桁の".into() }, 4),
@@ -498,10 +512,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = store(&dir).await;
         s.append("c1", 1, &turn()[..2]).await.unwrap();
-        let err = s
-            .append("c1", 2, &[ev(EventPayload::ConversationRenamed { title: "x".into() }, 9)])
-            .await
-            .unwrap_err();
+        let err =
+            s.append("c1", 2, &[ev(EventPayload::ConversationRenamed { title: "x".into() }, 9)]).await.unwrap_err();
         assert!(matches!(err, StoreError::Conflict { seq: 2, .. }), "{err:?}");
         assert_eq!(s.conversation("u1", "c1").await.unwrap().unwrap().title, "MNP");
         assert_eq!(s.read_stream("c1", 0, 100).await.unwrap().len(), 2);
@@ -514,9 +526,20 @@ mod tests {
         let s = store(&dir).await;
         for i in 0..5 {
             let id = format!("c{i}");
-            s.append(&id, 1, &[ev(EventPayload::ConversationCreated { owner_id: "u".into(), title: id.clone(), assistant: "default".into() }, 100 + i)])
-                .await
-                .unwrap();
+            s.append(
+                &id,
+                1,
+                &[ev(
+                    EventPayload::ConversationCreated {
+                        owner_id: "u".into(),
+                        title: id.clone(),
+                        assistant: "default".into(),
+                    },
+                    100 + i,
+                )],
+            )
+            .await
+            .unwrap();
         }
         s.append("c4", 2, &[ev(EventPayload::ConversationDeleted {}, 200)]).await.unwrap();
         let page1 = s.list_conversations("u", None, 2).await.unwrap();

@@ -33,18 +33,13 @@ impl DatabaseUrl {
     /// Parse and check the scheme.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let raw = raw.trim();
-        let (scheme, rest) = raw
-            .split_once(':')
-            .ok_or_else(|| "expected a URL such as sqlite://data/tenmon-ark.db".to_string())?;
+        let (scheme, rest) =
+            raw.split_once(':').ok_or_else(|| "expected a URL such as sqlite://data/tenmon-ark.db".to_string())?;
         let backend = match scheme.to_ascii_lowercase().as_str() {
             "sqlite" => Backend::Sqlite,
             "postgres" | "postgresql" => Backend::Postgres,
             "mysql" | "mariadb" => Backend::Mysql,
-            other => {
-                return Err(format!(
-                    "unknown scheme {other:?}: use sqlite://, postgres:// or mysql://"
-                ))
-            }
+            other => return Err(format!("unknown scheme {other:?}: use sqlite://, postgres:// or mysql://")),
         };
         if backend == Backend::Sqlite {
             let path = rest.trim_start_matches("//");

@@ -174,7 +174,9 @@ impl Config {
         let host: IpAddr = if host_raw.eq_ignore_ascii_case("localhost") {
             IpAddr::from([127, 0, 0, 1])
         } else {
-            host_raw.parse().map_err(|_| ConfigError::invalid("HOST", &host_raw, "an IP address such as 127.0.0.1 or 0.0.0.0"))?
+            host_raw
+                .parse()
+                .map_err(|_| ConfigError::invalid("HOST", &host_raw, "an IP address such as 127.0.0.1 or 0.0.0.0"))?
         };
         let port = parse_port(src, "PORT", 3000)?;
         let https_port = parse_port(src, "HTTPS_PORT", 3443)?;
@@ -208,7 +210,10 @@ impl Config {
             return Err(ConfigError::new("DATABASE_POOL_MAX", "must be at least 1"));
         }
         if pool_min > pool_max {
-            return Err(ConfigError::new("DATABASE_POOL_MIN", format!("{pool_min} is more than DATABASE_POOL_MAX ({pool_max})")));
+            return Err(ConfigError::new(
+                "DATABASE_POOL_MIN",
+                format!("{pool_min} is more than DATABASE_POOL_MAX ({pool_max})"),
+            ));
         }
         let ssl = src.bool("DATABASE_SSL", false)?;
 
@@ -299,15 +304,20 @@ fn cors(src: &Source) -> Result<CorsOrigins, ConfigError> {
     let mut list = Vec::new();
     for origin in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let origin = origin.trim_end_matches('/');
-        let uri: http::Uri = origin
-            .parse()
-            .map_err(|_| ConfigError::invalid("CORS_ORIGIN", origin, "comma-separated origins such as https://example.jp"))?;
+        let uri: http::Uri = origin.parse().map_err(|_| {
+            ConfigError::invalid("CORS_ORIGIN", origin, "comma-separated origins such as https://example.jp")
+        })?;
         let ok_scheme = matches!(uri.scheme_str(), Some("http" | "https"));
         let bare = uri.path_and_query().is_none_or(|pq| pq.as_str() == "/" || pq.as_str().is_empty());
         if !ok_scheme || uri.host().is_none() || !bare {
-            return Err(ConfigError::invalid("CORS_ORIGIN", origin, "origins like https://example.jp (scheme and host, no path)"));
+            return Err(ConfigError::invalid(
+                "CORS_ORIGIN",
+                origin,
+                "origins like https://example.jp (scheme and host, no path)",
+            ));
         }
-        let value = HeaderValue::from_str(origin).map_err(|_| ConfigError::invalid("CORS_ORIGIN", origin, "a valid origin"))?;
+        let value =
+            HeaderValue::from_str(origin).map_err(|_| ConfigError::invalid("CORS_ORIGIN", origin, "a valid origin"))?;
         list.push(value);
     }
     Ok(if list.is_empty() { CorsOrigins::None } else { CorsOrigins::List(list) })
@@ -322,9 +332,12 @@ fn log_filter(level: &str) -> Result<String, ConfigError> {
         }
         _ => level.to_string(),
     };
-    tracing_subscriber::EnvFilter::builder()
-        .parse(&directive)
-        .map_err(|e| ConfigError::new("LOG_LEVEL", format!("invalid value {:?}: {e} (use error, warn, info, debug or trace)", truncate(level))))?;
+    tracing_subscriber::EnvFilter::builder().parse(&directive).map_err(|e| {
+        ConfigError::new(
+            "LOG_LEVEL",
+            format!("invalid value {:?}: {e} (use error, warn, info, debug or trace)", truncate(level)),
+        )
+    })?;
     Ok(directive)
 }
 
@@ -364,7 +377,10 @@ mod tests {
             (vec![("LOG_FORMAT", "xml")], "LOG_FORMAT"),
             (vec![("NODE_ENV", "space")], "NODE_ENV"),
             (vec![("CORS_ORIGIN", "example.jp/path")], "CORS_ORIGIN"),
-            (vec![("SSL_CERT_PATH", "/nonexistent/cert.pem"), ("SSL_KEY_PATH", "/nonexistent/key.pem")], "SSL_CERT_PATH"),
+            (
+                vec![("SSL_CERT_PATH", "/nonexistent/cert.pem"), ("SSL_KEY_PATH", "/nonexistent/key.pem")],
+                "SSL_CERT_PATH",
+            ),
             (vec![("SSL_CERT_PATH", "/etc/hostname")], "SSL_KEY_PATH"),
             (vec![("SHUTDOWN_GRACE_SECONDS", "0")], "SHUTDOWN_GRACE_SECONDS"),
             (vec![("BODY_LIMIT_BYTES", "-1")], "BODY_LIMIT_BYTES"),
@@ -380,7 +396,13 @@ mod tests {
         let c = parse(&[("NODE_ENV", "production"), ("CORS_ORIGIN", "https://a.jp, https://b.jp:8443/")]).unwrap();
         assert_eq!(c.env, AppEnv::Production);
         assert_eq!(c.log.format, LogFormat::Json);
-        assert_eq!(c.server.cors, CorsOrigins::List(vec![HeaderValue::from_static("https://a.jp"), HeaderValue::from_static("https://b.jp:8443")]));
+        assert_eq!(
+            c.server.cors,
+            CorsOrigins::List(vec![
+                HeaderValue::from_static("https://a.jp"),
+                HeaderValue::from_static("https://b.jp:8443")
+            ])
+        );
     }
 
     #[test]

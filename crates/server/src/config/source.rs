@@ -88,9 +88,9 @@ impl Source {
     }
 
     fn lookup(&self, key: &str) -> Option<(Origin, &str)> {
-        self.layers.iter().find_map(|(origin, map)| {
-            map.get(key).map(|v| (*origin, v.as_str())).filter(|(_, v)| !v.trim().is_empty())
-        })
+        self.layers
+            .iter()
+            .find_map(|(origin, map)| map.get(key).map(|v| (*origin, v.as_str())).filter(|(_, v)| !v.trim().is_empty()))
     }
 
     fn record(&self, key: &'static str, shown: String, origin: Origin) {
@@ -140,9 +140,9 @@ impl Source {
     }
 
     /// A value parsed with `FromStr`; `expected` describes a valid value for the error.
-    pub fn parse<T: FromStr>(&self, key: &'static str, default: T, expected: &str) -> Result<T, ConfigError>
+    pub fn parse<T>(&self, key: &'static str, default: T, expected: &str) -> Result<T, ConfigError>
     where
-        T: fmt::Display,
+        T: FromStr + fmt::Display,
     {
         match self.lookup(key) {
             Some((origin, v)) => {
@@ -182,7 +182,8 @@ impl Source {
     /// Keys set in the TOML file that nothing read: most likely typos.
     pub fn unknown_file_keys(&self) -> Vec<String> {
         let read = self.read.borrow();
-        let mut keys: Vec<String> = self.layers[2].1.keys().filter(|k| !read.contains_key(k.as_str())).cloned().collect();
+        let mut keys: Vec<String> =
+            self.layers[2].1.keys().filter(|k| !read.contains_key(k.as_str())).cloned().collect();
         keys.sort();
         keys
     }
@@ -250,7 +251,9 @@ mod tests {
 
     #[test]
     fn toml_scalars_become_keys_and_tables_stay() {
-        let (scalars, tables) = parse_toml("port = 8080\ncors_origin = [\"https://a\", \"https://b\"]\n[[upstreams]]\nname = \"x\"\n").unwrap();
+        let (scalars, tables) =
+            parse_toml("port = 8080\ncors_origin = [\"https://a\", \"https://b\"]\n[[upstreams]]\nname = \"x\"\n")
+                .unwrap();
         assert_eq!(scalars["PORT"], "8080");
         assert_eq!(scalars["CORS_ORIGIN"], "https://a,https://b");
         assert!(tables.contains_key("upstreams"));

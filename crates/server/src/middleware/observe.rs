@@ -28,7 +28,8 @@ fn method_label(m: &Method) -> &'static str {
 pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = method_label(req.method());
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route =
+        req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let request_id = req.extensions().get::<RequestId>().map(|r| r.as_str().to_string()).unwrap_or_default();
     let span = tracing::info_span!("http", %method, route = %route, request_id = %request_id);
 
@@ -43,10 +44,7 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
         .http_requests
         .get_or_create(&RequestLabels { method: method.into(), route: route.clone(), status: status.as_u16() })
         .inc();
-    metrics
-        .http_duration
-        .get_or_create(&RouteLabels { method: method.into(), route })
-        .observe(elapsed.as_secs_f64());
+    metrics.http_duration.get_or_create(&RouteLabels { method: method.into(), route }).observe(elapsed.as_secs_f64());
 
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     let _enter = span.enter();

@@ -27,7 +27,8 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
     let id = match req.headers().get(&X_REQUEST_ID) {
         Some(v) if acceptable(v) => v.clone(),
         _ => {
-            let fresh = HeaderValue::from_str(&uuid::Uuid::now_v7().to_string()).unwrap_or(HeaderValue::from_static("unknown"));
+            let fresh =
+                HeaderValue::from_str(&uuid::Uuid::now_v7().to_string()).unwrap_or(HeaderValue::from_static("unknown"));
             req.headers_mut().insert(X_REQUEST_ID.clone(), fresh.clone());
             fresh
         }

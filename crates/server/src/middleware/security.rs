@@ -25,5 +25,8 @@ pub fn layers() -> Vec<SetResponseHeaderLayer<HeaderValue>> {
 
 /// HSTS, added only on the TLS listener.
 pub fn hsts() -> SetResponseHeaderLayer<HeaderValue> {
-    SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"))
+    SetResponseHeaderLayer::if_not_present(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+    )
 }

@@ -45,7 +45,16 @@ pub struct Check {
 
 impl Check {
     fn new(status: Status, required: bool) -> Self {
-        Check { status, required, latency_ms: None, message: None, rss_bytes: None, available_bytes: None, free_bytes: None, total_bytes: None }
+        Check {
+            status,
+            required,
+            latency_ms: None,
+            message: None,
+            rss_bytes: None,
+            available_bytes: None,
+            free_bytes: None,
+            total_bytes: None,
+        }
     }
 }
 
@@ -128,8 +137,10 @@ pub async fn report(state: &AppState, all: bool) -> (StatusCode, HealthReport) {
         checks.insert("memory".to_string(), memory_check());
         checks.insert("disk".to_string(), disk_check(state));
     }
-    let failing: Vec<&str> = checks.iter().filter(|(_, c)| c.status == Status::Error && c.required).map(|(k, _)| k.as_str()).collect();
-    let degraded: Vec<&str> = checks.iter().filter(|(_, c)| c.status != Status::Ok && !c.required).map(|(k, _)| k.as_str()).collect();
+    let failing: Vec<&str> =
+        checks.iter().filter(|(_, c)| c.status == Status::Error && c.required).map(|(k, _)| k.as_str()).collect();
+    let degraded: Vec<&str> =
+        checks.iter().filter(|(_, c)| c.status != Status::Ok && !c.required).map(|(k, _)| k.as_str()).collect();
     let shutting_down = state.shutdown.is_cancelled();
     let (status, message) = if shutting_down {
         (Status::Error, "shutting down".to_string())

@@ -5,7 +5,11 @@ use std::time::Duration;
 
 fn run(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
     let out = binary(dir).envs(env.iter().copied()).args(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 #[test]
@@ -29,7 +33,11 @@ fn each_bad_value_gives_one_clear_line_and_exit_2() {
         let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
         assert_eq!(lines.len(), 1, "{var}={value} printed {stderr:?}");
         assert!(lines[0].starts_with("configuration error: "), "{}", lines[0]);
-        assert!(lines[0].contains(var) || (var == "SSL_CERT_PATH" && lines[0].contains("SSL_KEY_PATH")), "{var}: {}", lines[0]);
+        assert!(
+            lines[0].contains(var) || (var == "SSL_CERT_PATH" && lines[0].contains("SSL_KEY_PATH")),
+            "{var}: {}",
+            lines[0]
+        );
     }
     // `serve` stops the same way before binding anything.
     let (code, _, stderr) = run(dir.path(), &[("PORT", "eighty")], &[]);

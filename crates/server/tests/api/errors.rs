@@ -23,7 +23,14 @@ async fn wrong_method_is_json_405_with_allow() {
 #[tokio::test]
 async fn oversized_body_is_json_413() {
     let app = TestApp::spawn_with(|c| c.server.body_limit = 4096).await;
-    let res = app.client.post(app.url("/api/health")).header("content-type", "application/json").body(vec![b' '; 10_000]).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/health"))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 10_000])
+        .send()
+        .await
+        .unwrap();
     let (status, code, body) = error_code(res).await;
     assert_eq!((status, code.as_str()), (413, "payload_too_large"), "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("4096"));
@@ -62,7 +69,8 @@ async fn security_headers_on_every_response() {
 #[tokio::test]
 async fn cors_allows_only_configured_origins() {
     let app = TestApp::spawn_with(|c| {
-        c.server.cors = tenmon_ark::config::CorsOrigins::List(vec![http::HeaderValue::from_static("https://shop.example.jp")]);
+        c.server.cors =
+            tenmon_ark::config::CorsOrigins::List(vec![http::HeaderValue::from_static("https://shop.example.jp")]);
     })
     .await;
     let ok = app.client.get(app.url("/health")).header("origin", "https://shop.example.jp").send().await.unwrap();

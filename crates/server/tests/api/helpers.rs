@@ -70,11 +70,7 @@ pub async fn error_code(res: reqwest::Response) -> (u16, String, serde_json::Val
 /// The real binary, with a clean environment, in `dir`.
 pub fn binary(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tenmon-ark"));
-    cmd.env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("LOG_FORMAT", "json")
-        .current_dir(dir)
-        .stdin(Stdio::null());
+    cmd.env_clear().env("PATH", "/usr/bin:/bin").env("LOG_FORMAT", "json").current_dir(dir).stdin(Stdio::null());
     cmd
 }
 

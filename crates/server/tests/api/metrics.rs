@@ -24,7 +24,11 @@ async fn metrics_use_route_templates_and_include_process_metrics() {
         .unwrap_or_else(|| panic!("no /health sample in {text}"));
     assert_eq!(health.labels.get("status"), Some("200"));
     let unmatched = requests.iter().find(|s| s.labels.get("route") == Some("unmatched")).unwrap();
-    assert!(matches!(unmatched.value, prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) if v == 2.0), "{:?}", unmatched.value);
+    assert!(
+        matches!(unmatched.value, prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) if v == 2.0),
+        "{:?}",
+        unmatched.value
+    );
     assert!(!text.contains("12345") && !text.contains("does-not-exist"), "raw paths must never be labels");
 
     for name in [

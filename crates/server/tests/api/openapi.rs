@@ -6,7 +6,9 @@ async fn spec_is_openapi_3_1_and_covers_every_route() {
     let spec: serde_json::Value = app.get("/api/openapi.json").await.json().await.unwrap();
     assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"), "{}", spec["openapi"]);
     let paths = spec["paths"].as_object().unwrap();
-    for p in ["/health", "/api/health", "/health/live", "/health/ready", "/metrics", "/api/metrics", "/api/openapi.json"] {
+    for p in
+        ["/health", "/api/health", "/health/live", "/health/ready", "/metrics", "/api/metrics", "/api/openapi.json"]
+    {
         assert!(paths.contains_key(p), "{p} missing from the spec");
     }
     // Every documented GET answers something other than 404/405, so the document

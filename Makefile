@@ -1,0 +1,54 @@
+# TENMON-ARK. `make run` and `make test` do all set-up on a fresh machine (system
+# packages come from .ci/run). Builds share one target directory outside the clone.
+
+CARGO_TARGET_DIR ?= $(HOME)/.cache/tenmon-ark/target
+export CARGO_TARGET_DIR
+VENV ?= $(HOME)/.cache/tenmon-ark/venv
+PY := $(VENV)/bin/python
+DEBUG_BIN := $(CARGO_TARGET_DIR)/debug/tenmon-ark
+RELEASE_BIN := $(CARGO_TARGET_DIR)/release/tenmon-ark
+
+.PHONY: run build web test test-rust test-python lint fmt bench venv clean
+
+## Build the UI (when web/ exists) and the release binary, then serve on embedded
+## SQLite at http://127.0.0.1:3000.
+run: build
+	$(RELEASE_BIN) serve
+
+build: web
+	cargo build --release --locked -p tenmon-ark
+
+web:
+	@if [ -f web/package.json ]; then cd web && npm ci --no-audit --no-fund && npm run build; fi
+
+## Everything CI runs: lint, the Rust tests, then the Python contract tests against
+## the real binary.
+test: lint test-rust test-python
+
+test-rust:
+	cargo test --workspace --locked --no-fail-fast
+
+test-python: venv
+	cargo build --locked -p tenmon-ark
+	TENMON_ARK_BIN=$(DEBUG_BIN) $(PY) -m pytest -q tests/python
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: tests/python/requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+	touch $@
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+## Benchmarks: results with the machine and the command go to bench/results/.
+bench:
+	cargo build --release --locked -p tenmon-ark
+	bash bench/foundation.sh $(RELEASE_BIN)
+
+clean:
+	cargo clean

@@ -1,0 +1,44 @@
+"""The API against its own OpenAPI document, and the metrics against a strict
+OpenMetrics parser."""
+
+import os
+import subprocess
+import sys
+import urllib.request
+
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+
+def test_schemathesis_finds_no_5xx_and_every_response_conforms(server):
+    schemathesis = os.path.join(os.path.dirname(sys.executable), "schemathesis")
+    result = subprocess.run(
+        [
+            schemathesis, "run", f"{server.base}/api/openapi.json",
+            "--checks", "all",
+            "--max-examples", os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "40"),
+            "--seed", "1",
+            "--workers", "2",
+            "--no-color",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    print(result.stdout[-8000:])
+    print(result.stderr[-4000:], file=sys.stderr)
+    assert result.returncode == 0, "schemathesis found problems (see output above)"
+    errors = [line for line in server.logs().splitlines() if '"level":"ERROR"' in line]
+    assert not errors, "the server logged errors:\n" + "\n".join(errors)
+
+
+def test_metrics_are_valid_openmetrics(server):
+    urllib.request.urlopen(server.base + "/health").read()
+    with urllib.request.urlopen(server.base + "/metrics") as r:
+        assert r.headers["Content-Type"].startswith("application/openmetrics-text")
+        text = r.read().decode()
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert families["http_requests"].type == "counter"
+    assert families["http_request_duration_seconds"].type == "histogram"
+    assert families["process_resident_memory_bytes"].samples[0].value > 0
+    routes = {s.labels.get("route") for s in families["http_requests"].samples}
+    assert "/health" in routes
