@@ -6,6 +6,8 @@ use axum::extract::Request;
 use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
+use tenmon_chat::{Assistants, ChatService, ChatSettings, TurnMetrics};
+use tenmon_llm::{OpenAiConfig, OpenAiProvider, RetryPolicy, Timeouts, Upstream, Upstreams};
 use tenmon_store::Store;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -38,22 +40,80 @@ pub struct App {
     pub tasks: TaskTracker,
     /// Cancelled when shutdown begins.
     pub shutdown: CancellationToken,
+    /// Cancelled when the grace period is over: running turns store what they have.
+    pub hard_stop: CancellationToken,
+    /// Chat turns.
+    pub chat: ChatService,
 }
 
 impl AppState {
     /// Assemble the state around an opened, migrated store.
     pub fn new(config: Config, store: Arc<dyn Store>) -> Self {
         let started_at = SystemTime::now();
+        let mut metrics = Metrics::new(started_at);
+        let turn_metrics = TurnMetrics::default();
+        turn_metrics.register(metrics.registry_mut());
+        let tasks = TaskTracker::new();
+        let hard_stop = CancellationToken::new();
+        let chat = ChatService::new(
+            store.clone(),
+            upstreams(&config),
+            Assistants::builtin(),
+            tasks.clone(),
+            hard_stop.clone(),
+            ChatSettings {
+                max_tokens: Some(config.llm.max_tokens),
+                history_budget: config.chat.history_token_budget,
+                max_message_chars: config.chat.max_message_chars,
+                ..ChatSettings::default()
+            },
+            turn_metrics,
+        );
         AppState(Arc::new(App {
             config,
             store,
-            metrics: Metrics::new(started_at),
+            metrics,
             started: Instant::now(),
             started_at,
-            tasks: TaskTracker::new(),
+            tasks,
             shutdown: CancellationToken::new(),
+            hard_stop,
+            chat,
         }))
     }
+}
+
+/// The configured model upstreams, in order.
+fn upstreams(config: &Config) -> Upstreams {
+    let llm = &config.llm;
+    let list = llm
+        .upstreams
+        .iter()
+        .enumerate()
+        .filter_map(|(i, u)| {
+            let provider = OpenAiProvider::new(OpenAiConfig {
+                name: u.name.clone(),
+                base_url: u.base_url.clone(),
+                api_key: u.api_key.clone(),
+                model: u.model.clone(),
+                connect_timeout: llm.connect_timeout,
+            });
+            match provider {
+                // The first upstream answers with the model the caller asked for; a
+                // fallback always uses its own (the caller's may not exist there).
+                Ok(p) => Some(Upstream { provider: Arc::new(p), model: (i > 0).then(|| u.model.clone()) }),
+                Err(e) => {
+                    tracing::error!(upstream = %u.name, error = %e, "cannot set up upstream");
+                    None
+                }
+            }
+        })
+        .collect();
+    Upstreams::new(
+        list,
+        Timeouts { first_token: llm.first_token_timeout, idle: llm.idle_timeout },
+        RetryPolicy { max_retries: llm.max_retries, base_delay: llm.retry_base, ..RetryPolicy::default() },
+    )
 }
 
 /// The body limit in force, put in the request extensions by the router so

@@ -57,6 +57,10 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     ServiceUnavailable(String),
+    /// A model upstream failed; `code` is `upstream_unavailable`, `upstream_rate_limited`,
+    /// `upstream_timeout`, `context_too_long` or `interrupted`.
+    #[error("{message}")]
+    Upstream { code: String, message: String },
     /// Anything else: logged, never shown.
     #[error("internal server error")]
     Internal(String),
@@ -78,6 +82,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::ServiceUnavailable(_) => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
+            ApiError::Upstream { .. } => "upstream",
         }
     }
 
@@ -94,6 +99,12 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Upstream { code, .. } => match code.as_str() {
+                "upstream_rate_limited" | "interrupted" => StatusCode::SERVICE_UNAVAILABLE,
+                "upstream_timeout" => StatusCode::GATEWAY_TIMEOUT,
+                "context_too_long" => StatusCode::UNPROCESSABLE_ENTITY,
+                _ => StatusCode::BAD_GATEWAY,
+            },
         }
     }
 
@@ -128,7 +139,11 @@ impl IntoResponse for ApiError {
             ApiError::Validation { field, .. } => Some(field.clone()),
             _ => None,
         };
-        let body = ErrorBody { error: ErrorDetail { code: self.code().to_string(), message: self.to_string(), field } };
+        let code = match &self {
+            ApiError::Upstream { code, .. } => code.clone(),
+            other => other.code().to_string(),
+        };
+        let body = ErrorBody { error: ErrorDetail { code, message: self.to_string(), field } };
         let mut response = (status, Json(body)).into_response();
         match self {
             ApiError::Internal(cause) => {
@@ -149,6 +164,21 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict { .. } => ApiError::Conflict("the resource was changed concurrently; retry".into()),
             StoreError::Unavailable(_) => ApiError::ServiceUnavailable("the database is unavailable".into()),
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<tenmon_chat::ChatError> for ApiError {
+    fn from(err: tenmon_chat::ChatError) -> Self {
+        use tenmon_chat::ChatError;
+        match err {
+            ChatError::ConversationNotFound => ApiError::NotFound("conversation not found".into()),
+            ChatError::MessageNotFound => ApiError::NotFound("message not found".into()),
+            ChatError::UnknownAssistant(a) => {
+                ApiError::validation("assistant", format!("assistant: unknown assistant {a:?}"))
+            }
+            ChatError::Invalid { field, message } => ApiError::validation(field, format!("{field}: {message}")),
+            ChatError::Store(e) => e.into(),
         }
     }
 }

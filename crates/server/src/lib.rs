@@ -1,6 +1,7 @@
 //! TENMON-ARK, the server: configuration, the HTTP API and the command line.
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod error;

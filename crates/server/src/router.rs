@@ -5,7 +5,7 @@
 use crate::app::{AppState, BodyLimit};
 use crate::config::CorsOrigins;
 use crate::middleware::{json_errors, observe, request_id, security};
-use crate::routes::{fallback, health, metrics, openapi};
+use crate::routes::{chat, conversations, fallback, health, metrics, openapi, session};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, Method, StatusCode};
 use axum::{middleware as mw, Extension, Router};
@@ -28,6 +28,18 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(metrics::get_metrics))
         .routes(routes!(metrics::get_api_metrics))
         .routes(routes!(openapi::get_openapi))
+        .routes(routes!(session::create_session, session::get_session))
+        .routes(routes!(conversations::list_conversations))
+        .routes(routes!(
+            conversations::get_conversation,
+            conversations::rename_conversation,
+            conversations::delete_conversation
+        ))
+        .routes(routes!(conversations::list_messages))
+        .routes(routes!(chat::post_chat))
+        .routes(routes!(chat::post_chat_stream))
+        .routes(routes!(chat::resume_stream))
+        .routes(routes!(chat::cancel_turn))
         .split_for_parts()
 }
 

@@ -43,6 +43,11 @@ pub async fn run(
     tls_listener: Option<std::net::TcpListener>,
 ) -> anyhow::Result<()> {
     let grace = state.config.server.shutdown_grace;
+    match state.chat.recover_interrupted().await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(turns = n, "marked turns left running by an earlier stop as interrupted"),
+        Err(e) => tracing::error!(error = %e, "could not mark interrupted turns"),
+    }
     let app = router::build(state.clone());
     let addr = listener.local_addr()?;
     tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "TENMON-ARK listening on http://{addr}");
@@ -85,14 +90,25 @@ pub async fn run(
                 handle.graceful_shutdown(Some(grace));
             }
             let deadline = tokio::time::Instant::now() + grace;
-            match tokio::time::timeout_at(deadline, &mut http).await {
+            let mut drained = tokio::time::timeout_at(deadline, &mut http).await;
+            if drained.is_err() {
+                // Grace is over: running turns store what they have as interrupted and
+                // their subscribers receive that last event before connections close.
+                tracing::warn!(grace_s = grace.as_secs(), turns = state.chat.running(), "grace period over; interrupting running turns");
+                state.hard_stop.cancel();
+                drained = tokio::time::timeout(Duration::from_secs(2), &mut http).await;
+            }
+            match drained {
                 Ok(res) => res.context("HTTP server failed")?,
-                Err(_) => tracing::warn!(grace_s = grace.as_secs(), "grace period over; closing open connections"),
+                Err(_) => tracing::warn!("closing connections still open"),
             }
             state.tasks.close();
             let rest = deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_millis(100));
             if tokio::time::timeout(rest, state.tasks.wait()).await.is_err() {
-                tracing::warn!(tasks = state.tasks.len(), "background tasks still running at the end of the grace period");
+                state.hard_stop.cancel();
+                if tokio::time::timeout(Duration::from_secs(2), state.tasks.wait()).await.is_err() {
+                    tracing::warn!(tasks = state.tasks.len(), "background tasks still running after the grace period");
+                }
             }
         }
     }

@@ -177,3 +177,17 @@ pub struct MessageRow {
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
+
+/// A session: who a token stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub id: String,
+    /// SHA-256 of the token, hex.
+    pub token_hash: String,
+    /// The owner id of everything this session creates.
+    pub subject_id: String,
+    /// `guest` or `user`.
+    pub kind: String,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+}

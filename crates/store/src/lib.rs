@@ -10,7 +10,7 @@ mod sqlite;
 mod url;
 
 pub use error::StoreError;
-pub use events::{ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, StoredEvent, Usage};
+pub use events::{ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, SessionRow, StoredEvent, Usage};
 pub use sqlite::SqliteStore;
 pub use url::{Backend, DatabaseUrl};
 
@@ -90,6 +90,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// One message, only if its conversation belongs to `owner_id`.
     async fn message(&self, owner_id: &str, id: &str) -> Result<Option<MessageRow>, StoreError>;
+
+    /// Store a new session.
+    async fn create_session(&self, session: &SessionRow) -> Result<(), StoreError>;
+
+    /// The live session with this token hash (not revoked, not expired at `now_ms`).
+    async fn session_by_token_hash(&self, token_hash: &str, now_ms: i64) -> Result<Option<SessionRow>, StoreError>;
+
+    /// Assistant messages still marked as streaming: (conversation id, message id).
+    /// At start-up these are turns a crash left behind.
+    async fn streaming_messages(&self) -> Result<Vec<(String, String)>, StoreError>;
 
     /// Drop and rebuild the read models from the event log.
     async fn replay(&self) -> Result<ReplayStats, StoreError>;

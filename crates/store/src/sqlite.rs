@@ -1,6 +1,8 @@
 //! The embedded SQLite store: one file, WAL mode, migrations embedded in the binary.
 
-use crate::events::{ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, StoredEvent, Usage};
+use crate::events::{
+    ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, SessionRow, StoredEvent, Usage,
+};
 use crate::{Backend, DatabaseUrl, PoolOptions, ReplayStats, Store, StoreError};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -409,6 +411,50 @@ impl Store for SqliteStore {
         row.as_ref().map(message_from_row).transpose()
     }
 
+    async fn create_session(&self, session: &SessionRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (id, token_hash, subject_id, kind, created_at, expires_at, revoked)
+             VALUES (?, ?, ?, ?, ?, ?, 0)",
+        )
+        .bind(&session.id)
+        .bind(&session.token_hash)
+        .bind(&session.subject_id)
+        .bind(&session.kind)
+        .bind(session.created_at_ms)
+        .bind(session.expires_at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session_by_token_hash(&self, token_hash: &str, now_ms: i64) -> Result<Option<SessionRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, token_hash, subject_id, kind, created_at, expires_at FROM sessions
+             WHERE token_hash = ? AND revoked = 0 AND expires_at > ?",
+        )
+        .bind(token_hash)
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(SessionRow {
+            id: row.try_get("id")?,
+            token_hash: row.try_get("token_hash")?,
+            subject_id: row.try_get("subject_id")?,
+            kind: row.try_get("kind")?,
+            created_at_ms: row.try_get("created_at")?,
+            expires_at_ms: row.try_get("expires_at")?,
+        }))
+    }
+
+    async fn streaming_messages(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT conversation_id, id FROM messages WHERE status = 'streaming' ORDER BY created_at")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(|r| Ok((r.try_get("conversation_id")?, r.try_get("id")?))).collect()
+    }
+
     async fn replay(&self) -> Result<ReplayStats, StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM messages").execute(&mut *tx).await?;
@@ -451,7 +497,7 @@ mod tests {
     async fn store(dir: &tempfile::TempDir) -> SqliteStore {
         let url = DatabaseUrl::parse(&format!("sqlite://{}/t.db", dir.path().display())).unwrap();
         let s = SqliteStore::open(&url, &PoolOptions::default()).await.unwrap();
-        assert_eq!(s.migrate().await.unwrap(), 1);
+        assert_eq!(s.migrate().await.unwrap(), 2);
         assert_eq!(s.migrate().await.unwrap(), 0, "migrations are idempotent");
         s
     }

@@ -1,1 +1,6 @@
-//! placeholder
+//! Fakes of paid or external services, as real HTTP servers on loopback that speak
+//! the providers' wire formats, errors included.
+
+pub mod openai;
+
+pub use openai::{Behavior, FakeOpenAi};

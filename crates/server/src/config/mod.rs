@@ -130,6 +130,39 @@ pub struct HealthConfig {
     pub disk_min_free_bytes: u64,
 }
 
+/// One OpenAI-compatible upstream.
+#[derive(Debug, Clone)]
+pub struct UpstreamConfig {
+    pub name: String,
+    pub base_url: String,
+    pub api_key: Option<SecretString>,
+    pub model: String,
+}
+
+/// The model layer.
+#[derive(Debug, Clone)]
+pub struct LlmConfig {
+    /// In order of preference: `OPENAI_*` first, then the config file's `[[upstreams]]`.
+    /// Empty when no model is configured.
+    pub upstreams: Vec<UpstreamConfig>,
+    pub max_tokens: u32,
+    pub connect_timeout: Duration,
+    pub first_token_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_retries: u32,
+    pub retry_base: Duration,
+}
+
+/// Chat turns and sessions.
+#[derive(Debug, Clone)]
+pub struct ChatConfig {
+    pub history_token_budget: u32,
+    pub max_message_chars: usize,
+    pub session_ttl: Duration,
+    /// Mark the session cookie `Secure`.
+    pub cookie_secure: bool,
+}
+
 /// All settings, parsed once.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -138,6 +171,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub log: LogConfig,
     pub health: HealthConfig,
+    pub llm: LlmConfig,
+    pub chat: ChatConfig,
     /// Bearer token required on `/metrics` when set.
     pub metrics_token: Option<SecretString>,
     /// Every setting as resolved, secrets blanked (for `check-config`).
@@ -227,6 +262,16 @@ impl Config {
         };
         let disk_min_free_mb: u64 = src.parse("HEALTH_DISK_MIN_FREE_MB", 256, "a size in MiB")?;
         let metrics_token = src.secret("METRICS_TOKEN");
+        let llm = llm(src)?;
+        let chat = ChatConfig {
+            history_token_budget: src.parse("CHAT_HISTORY_TOKEN_BUDGET", 6000, "a number of tokens")?,
+            max_message_chars: src.parse("CHAT_MAX_MESSAGE_CHARS", 16_000, "a number of characters")?,
+            session_ttl: Duration::from_secs(src.parse::<u64>("SESSION_TTL_HOURS", 720, "a number of hours")? * 3600),
+            cookie_secure: src.bool("COOKIE_SECURE", env == AppEnv::Production)?,
+        };
+        if chat.session_ttl.is_zero() {
+            return Err(ConfigError::new("SESSION_TTL_HOURS", "must be at least 1"));
+        }
 
         let mut resolved = src.resolved();
         for r in &mut resolved {
@@ -245,6 +290,8 @@ impl Config {
             database: DatabaseConfig { url, pool: PoolOptions { min: pool_min, max: pool_max, ssl } },
             log: LogConfig { filter, format },
             health: HealthConfig { disk_min_free_bytes: disk_min_free_mb * 1024 * 1024 },
+            llm,
+            chat,
             metrics_token,
             resolved,
             warnings,
@@ -270,6 +317,70 @@ impl Config {
         #[expect(clippy::expect_used, reason = "test settings are constants")]
         Self::from_source(&src).expect("test config is valid")
     }
+}
+
+const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+
+fn http_url(key: &str, raw: &str) -> Result<String, ConfigError> {
+    let uri: http::Uri = raw.parse().map_err(|_| ConfigError::invalid(key, raw, "an http(s) URL"))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+        return Err(ConfigError::invalid(key, raw, "an http(s) URL such as https://api.openai.com/v1"));
+    }
+    Ok(raw.trim_end_matches('/').to_string())
+}
+
+fn llm(src: &Source) -> Result<LlmConfig, ConfigError> {
+    let api_key = src.secret("OPENAI_API_KEY");
+    let base_url = src.opt_string("OPENAI_BASE_URL");
+    if base_url.is_none() {
+        // Recorded so check-config shows the default.
+        src.string("OPENAI_BASE_URL", DEFAULT_OPENAI_BASE_URL);
+    }
+    let model = src.string("OPENAI_MODEL", "gpt-4o-mini");
+    let max_tokens: u32 = src.parse("OPENAI_MAX_TOKENS", 1024, "a number of tokens")?;
+    let mut upstreams = Vec::new();
+    // A model is configured when there is a key (OpenAI) or an explicit base URL
+    // (a local server such as Ollama or vLLM needs no key).
+    if api_key.is_some() || base_url.is_some() {
+        let base = match &base_url {
+            Some(b) => http_url("OPENAI_BASE_URL", b)?,
+            None => DEFAULT_OPENAI_BASE_URL.to_string(),
+        };
+        upstreams.push(UpstreamConfig { name: "primary".into(), base_url: base, api_key, model: model.clone() });
+    }
+    if let Some(list) = src.tables.get("upstreams") {
+        let list = list
+            .as_array()
+            .ok_or_else(|| ConfigError::new("upstreams", "must be an array of tables ([[upstreams]])"))?;
+        for (i, item) in list.iter().enumerate() {
+            let var = format!("upstreams[{i}]");
+            let t = item.as_table().ok_or_else(|| ConfigError::new(var.clone(), "must be a table"))?;
+            let get = |k: &str| t.get(k).and_then(|v| v.as_str()).map(str::to_string);
+            let base = get("base_url").ok_or_else(|| ConfigError::new(format!("{var}.base_url"), "is required"))?;
+            let base = http_url(&format!("{var}.base_url"), &base)?;
+            let model = get("model").unwrap_or_else(|| model.clone());
+            let name = get("name").unwrap_or_else(|| format!("fallback-{}", i + 1));
+            upstreams.push(UpstreamConfig {
+                name,
+                base_url: base,
+                api_key: get("api_key").map(SecretString::from),
+                model,
+            });
+        }
+    }
+    let ms = |key: &'static str, default: u64| -> Result<Duration, ConfigError> {
+        let v: u64 = src.parse(key, default, "a number of milliseconds")?;
+        Ok(Duration::from_millis(v))
+    };
+    Ok(LlmConfig {
+        upstreams,
+        max_tokens,
+        connect_timeout: seconds(src, "LLM_CONNECT_TIMEOUT_SECONDS", 5)?,
+        first_token_timeout: seconds(src, "LLM_FIRST_TOKEN_TIMEOUT_SECONDS", 60)?,
+        idle_timeout: seconds(src, "LLM_IDLE_TIMEOUT_SECONDS", 60)?,
+        max_retries: src.parse("LLM_MAX_RETRIES", 2, "a whole number")?,
+        retry_base: ms("LLM_RETRY_BASE_MS", 200)?,
+    })
 }
 
 fn parse_port(src: &Source, key: &'static str, default: u16) -> Result<u16, ConfigError> {
@@ -411,6 +522,29 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(!shown.contains("pa55word") && !shown.contains("tok-123456"), "{shown}");
         assert!(c.resolved.iter().all(|r| !r.shown.contains("pa55word") && !r.shown.contains("tok-123456")));
+    }
+
+    #[test]
+    fn model_upstreams_from_env_and_file() {
+        assert!(parse(&[]).unwrap().llm.upstreams.is_empty(), "no key, no URL: no model");
+        let c = parse(&[("OPENAI_API_KEY", "sk-test")]).unwrap();
+        assert_eq!(c.llm.upstreams[0].base_url, "https://api.openai.com/v1");
+        let c = parse(&[("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1/"), ("OPENAI_MODEL", "qwen")]).unwrap();
+        assert_eq!(c.llm.upstreams[0].base_url, "http://127.0.0.1:11434/v1");
+        assert_eq!(c.llm.upstreams[0].model, "qwen");
+        assert_eq!(parse(&[("OPENAI_BASE_URL", "ftp://x")]).unwrap_err().var, "OPENAI_BASE_URL");
+        let table: toml::Table =
+            "[[upstreams]]\nbase_url = \"http://10.0.0.9/v1\"\nmodel = \"backup\"\n".parse().unwrap();
+        let src = Source::from_layers(
+            [("OPENAI_API_KEY".to_string(), "k".to_string())].into(),
+            HashMap::new(),
+            HashMap::new(),
+            table,
+        );
+        let c = Config::from_source(&src).unwrap();
+        assert_eq!(c.llm.upstreams.len(), 2);
+        assert_eq!(c.llm.upstreams[1].model, "backup");
+        assert!(!format!("{c:?}").contains("\"k\""));
     }
 
     /// `.env.example` must document every variable the binary reads.

@@ -5,7 +5,8 @@ use crate::error::{ErrorBody, ErrorDetail};
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use std::sync::Arc;
-use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,10 +18,31 @@ use utoipa::OpenApi;
     tags(
         (name = "health", description = "Health and readiness"),
         (name = "observability", description = "Metrics and the API description"),
+        (name = "sessions", description = "Guest sessions"),
+        (name = "conversations", description = "The caller's conversations"),
+        (name = "chat", description = "Chat turns: JSON, Server-Sent Events, resume, cancel"),
     ),
-    components(schemas(ErrorBody, ErrorDetail))
+    components(schemas(ErrorBody, ErrorDetail)),
+    modifiers(&SecuritySchemes)
 )]
 pub struct ApiDoc;
+
+/// The credential forms: a bearer token or the session cookie (one code path reads both).
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))),
+        );
+    }
+}
 
 /// The spec, shared with the handler that serves it.
 #[derive(Clone)]

@@ -92,3 +92,124 @@ pub async fn wait_healthy(url: &str) {
     }
     panic!("{url} never became healthy");
 }
+
+/// Point the app at fake upstreams, with short timeouts and quick retries.
+pub fn use_fakes(config: &mut Config, fakes: &[&tenmon_test_support::FakeOpenAi]) {
+    config.llm.upstreams = fakes
+        .iter()
+        .enumerate()
+        .map(|(i, f)| tenmon_ark::config::UpstreamConfig {
+            name: format!("fake-{i}"),
+            base_url: f.base_url(),
+            api_key: Some(secrecy::SecretString::from("sk-test-key-0123456789")),
+            model: format!("fake-model-{i}"),
+        })
+        .collect();
+    config.llm.retry_base = Duration::from_millis(10);
+    config.llm.first_token_timeout = Duration::from_secs(5);
+}
+
+impl TestApp {
+    /// A new guest session's token.
+    pub async fn session(&self) -> String {
+        let res = self.client.post(self.url("/api/session")).send().await.unwrap();
+        assert_eq!(res.status(), 201);
+        let body: serde_json::Value = res.json().await.unwrap();
+        body["token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn post_json(&self, path: &str, token: &str, body: serde_json::Value) -> reqwest::Response {
+        self.client.post(self.url(path)).bearer_auth(token).json(&body).send().await.unwrap()
+    }
+
+    pub async fn get_auth(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap()
+    }
+
+    /// Start a streamed turn.
+    pub async fn stream(&self, token: &str, body: serde_json::Value) -> SseReader {
+        let res = self.post_json("/api/chat/stream", token, body).await;
+        assert_eq!(res.status(), 200, "{:?}", res.text().await);
+        SseReader::new(res)
+    }
+
+    /// Wait until the message reaches a final status; returns it.
+    pub async fn wait_final(&self, token: &str, conversation_id: &str, message_id: &str) -> serde_json::Value {
+        for _ in 0..400 {
+            let body: serde_json::Value = self
+                .get_auth(&format!("/api/conversations/{conversation_id}/messages"), token)
+                .await
+                .json()
+                .await
+                .unwrap();
+            if let Some(m) = body["messages"].as_array().unwrap().iter().find(|m| m["id"] == message_id) {
+                if m["status"] != "streaming" {
+                    return m.clone();
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("message {message_id} never finished");
+    }
+}
+
+/// One Server-Sent Event.
+#[derive(Debug, Clone)]
+pub struct SseEvent {
+    pub event: String,
+    pub id: Option<String>,
+    pub data: serde_json::Value,
+}
+
+/// Reads SSE events from a response, as a browser's EventSource would.
+pub struct SseReader {
+    res: reqwest::Response,
+    buf: String,
+}
+
+impl SseReader {
+    pub fn new(res: reqwest::Response) -> Self {
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+        SseReader { res, buf: String::new() }
+    }
+
+    pub async fn next(&mut self) -> Option<SseEvent> {
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let (mut event, mut id, mut data) = ("message".to_string(), None, String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        event = v.trim().to_string();
+                    } else if let Some(v) = line.strip_prefix("id:") {
+                        id = Some(v.trim().to_string());
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if data.is_empty() {
+                    continue; // a keep-alive comment
+                }
+                return Some(SseEvent { event, id, data: serde_json::from_str(&data).unwrap() });
+            }
+            match tokio::time::timeout(Duration::from_secs(20), self.res.chunk()).await.expect("SSE stalled") {
+                Ok(Some(bytes)) => self.buf.push_str(std::str::from_utf8(&bytes).unwrap()),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Every remaining event.
+    pub async fn collect(mut self) -> Vec<SseEvent> {
+        let mut out = Vec::new();
+        while let Some(ev) = self.next().await {
+            out.push(ev);
+        }
+        out
+    }
+}
+
+/// The text of the `delta` events.
+pub fn text_of(events: &[SseEvent]) -> String {
+    events.iter().filter(|e| e.event == "delta").map(|e| e.data["text"].as_str().unwrap()).collect()
+}

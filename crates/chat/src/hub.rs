@@ -1,0 +1,58 @@
+//! Live turns in this process: each has a broadcast channel carrying its appended
+//! events, and a cancellation token. The log is the truth; the channel only spares
+//! subscribers a re-read.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use tenmon_store::StoredEvent;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug)]
+struct Live {
+    tx: broadcast::Sender<StoredEvent>,
+    cancel: CancellationToken,
+}
+
+#[derive(Debug, Default)]
+pub struct Hub {
+    live: Mutex<HashMap<String, Live>>,
+}
+
+impl Hub {
+    /// Register a turn; returns its sender and cancellation token.
+    pub fn register(&self, message_id: &str) -> (broadcast::Sender<StoredEvent>, CancellationToken) {
+        let (tx, _) = broadcast::channel(256);
+        let cancel = CancellationToken::new();
+        if let Ok(mut live) = self.live.lock() {
+            live.insert(message_id.to_string(), Live { tx: tx.clone(), cancel: cancel.clone() });
+        }
+        (tx, cancel)
+    }
+
+    pub fn remove(&self, message_id: &str) {
+        if let Ok(mut live) = self.live.lock() {
+            live.remove(message_id);
+        }
+    }
+
+    /// A receiver for a turn running here, if it is.
+    pub fn subscribe(&self, message_id: &str) -> Option<broadcast::Receiver<StoredEvent>> {
+        self.live.lock().ok()?.get(message_id).map(|l| l.tx.subscribe())
+    }
+
+    /// Cancel a turn running here; false if it is not.
+    pub fn cancel(&self, message_id: &str) -> bool {
+        match self.live.lock().ok().and_then(|l| l.get(message_id).map(|x| x.cancel.clone())) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.live.lock().map(|l| l.len()).unwrap_or(0)
+    }
+}

@@ -1,0 +1,77 @@
+//! Chat metrics: time to first token, turn duration, tokens, upstream errors by
+//! kind, retries, running turns and open streams. Labels are bounded sets.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabel {
+    pub status: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabel {
+    pub kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DirectionLabel {
+    pub direction: &'static str,
+}
+
+fn seconds_histogram() -> Histogram {
+    Histogram::new([0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0])
+}
+
+#[derive(Debug, Clone)]
+pub struct TurnMetrics {
+    pub time_to_first_token: Histogram,
+    pub turn_duration: Family<StatusLabel, Histogram, fn() -> Histogram>,
+    pub tokens: Family<DirectionLabel, Counter>,
+    pub upstream_errors: Family<KindLabel, Counter>,
+    pub retries: Counter,
+    pub active_turns: Gauge,
+    pub active_streams: Gauge,
+}
+
+impl Default for TurnMetrics {
+    fn default() -> Self {
+        Self {
+            time_to_first_token: seconds_histogram(),
+            turn_duration: Family::new_with_constructor(seconds_histogram),
+            tokens: Family::default(),
+            upstream_errors: Family::default(),
+            retries: Counter::default(),
+            active_turns: Gauge::default(),
+            active_streams: Gauge::default(),
+        }
+    }
+}
+
+impl TurnMetrics {
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "chat_time_to_first_token_seconds",
+            "Time from the user's message to the first answer text",
+            self.time_to_first_token.clone(),
+        );
+        registry.register(
+            "chat_turn_duration_seconds",
+            "Duration of chat turns by outcome",
+            self.turn_duration.clone(),
+        );
+        registry.register("chat_tokens", "Tokens sent to (in) and received from (out) models", self.tokens.clone());
+        registry.register("chat_upstream_errors", "Model upstream failures by kind", self.upstream_errors.clone());
+        registry.register(
+            "chat_upstream_retries",
+            "Retries of model calls before the first token",
+            self.retries.clone(),
+        );
+        registry.register("chat_active_turns", "Chat turns running in this process", self.active_turns.clone());
+        registry.register("chat_active_streams", "Clients subscribed to a turn's stream", self.active_streams.clone());
+    }
+}

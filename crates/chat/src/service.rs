@@ -1,0 +1,578 @@
+//! The chat service: start a turn, run it on a tracked task, let clients subscribe,
+//! cancel it, and recover turns a crash left running.
+
+use crate::assistants::Assistants;
+use crate::history::{build_prompt, estimate_tokens};
+use crate::hub::Hub;
+use crate::metrics::{DirectionLabel, KindLabel, StatusLabel, TurnMetrics};
+use crate::{is_terminal, now_ms, ChatError};
+use futures::stream::BoxStream;
+use futures::StreamExt;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tenmon_llm::{ChatRequest, LlmError, StreamEvent, TokenUsage, Upstreams};
+use tenmon_store::{EventPayload, MessageStatus, NewEvent, Store, StoreError, StoredEvent, Usage};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Tunables of the chat engine.
+#[derive(Debug, Clone)]
+pub struct ChatSettings {
+    /// `max_tokens` sent upstream.
+    pub max_tokens: Option<u32>,
+    /// Token budget for system prompt + history + the new message.
+    pub history_budget: u32,
+    /// Longest accepted user message, in characters.
+    pub max_message_chars: usize,
+    /// Deltas are written at most this often (the first one at once).
+    pub coalesce_interval: Duration,
+    /// … or when this many bytes are waiting.
+    pub coalesce_bytes: usize,
+    /// How often a subscriber re-reads the log for a turn running elsewhere.
+    pub poll_interval: Duration,
+}
+
+impl Default for ChatSettings {
+    fn default() -> Self {
+        Self {
+            max_tokens: Some(1024),
+            history_budget: 6000,
+            max_message_chars: 16_000,
+            coalesce_interval: Duration::from_millis(50),
+            coalesce_bytes: 1024,
+            poll_interval: Duration::from_millis(250),
+        }
+    }
+}
+
+/// A user's message to start a turn with.
+#[derive(Debug, Clone)]
+pub struct TurnInput {
+    pub owner_id: String,
+    pub conversation_id: Option<String>,
+    pub message: String,
+    pub assistant: Option<String>,
+    pub model: Option<String>,
+}
+
+/// The ids of a started turn.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TurnStarted {
+    pub conversation_id: String,
+    pub user_message_id: String,
+    pub message_id: String,
+    pub assistant: String,
+    pub model: String,
+    /// Sequence of the `assistant_started` event: resume after it to get the rest.
+    pub started_seq: i64,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Arc<dyn Store>,
+    upstreams: Upstreams,
+    assistants: Assistants,
+    hub: Hub,
+    tasks: TaskTracker,
+    /// Cancelled when the shutdown grace period is over: running turns store what
+    /// they have as `interrupted`.
+    hard_stop: CancellationToken,
+    settings: ChatSettings,
+    metrics: TurnMetrics,
+}
+
+/// Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ChatService {
+    inner: Arc<Inner>,
+}
+
+fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+fn title_from(message: &str) -> String {
+    let line = message.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let mut title: String = line.chars().take(40).collect();
+    if line.chars().count() > 40 {
+        title.push('…');
+    }
+    if title.is_empty() {
+        "新しい会話".into()
+    } else {
+        title
+    }
+}
+
+impl ChatService {
+    pub fn new(
+        store: Arc<dyn Store>,
+        upstreams: Upstreams,
+        assistants: Assistants,
+        tasks: TaskTracker,
+        hard_stop: CancellationToken,
+        settings: ChatSettings,
+        metrics: TurnMetrics,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                upstreams,
+                assistants,
+                hub: Hub::default(),
+                tasks,
+                hard_stop,
+                settings,
+                metrics,
+            }),
+        }
+    }
+
+    pub fn assistants(&self) -> &Assistants {
+        &self.inner.assistants
+    }
+
+    pub fn upstreams(&self) -> &Upstreams {
+        &self.inner.upstreams
+    }
+
+    /// Turns running in this process.
+    pub fn running(&self) -> usize {
+        self.inner.hub.len()
+    }
+
+    /// Append events at the stream's next sequence, retrying when another writer of
+    /// the same conversation got there first.
+    async fn append(
+        &self,
+        stream_id: &str,
+        next: &mut i64,
+        payloads: Vec<EventPayload>,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let at_ms = now_ms();
+        let events: Vec<NewEvent> = payloads.into_iter().map(|payload| NewEvent { payload, at_ms }).collect();
+        for _ in 0..8 {
+            match self.inner.store.append(stream_id, *next, &events).await {
+                Ok(stored) => {
+                    *next += stored.len() as i64;
+                    return Ok(stored);
+                }
+                Err(StoreError::Conflict { .. }) => *next = self.inner.store.next_seq(stream_id).await?,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Conflict { stream_id: stream_id.to_string(), seq: *next })
+    }
+
+    /// Validate, append the user's message, and start the turn on a tracked task.
+    pub async fn start(&self, input: TurnInput) -> Result<TurnStarted, ChatError> {
+        let message = input.message.trim().to_string();
+        if message.is_empty() {
+            return Err(ChatError::Invalid { field: "message", message: "must not be empty".into() });
+        }
+        if message.chars().count() > self.inner.settings.max_message_chars {
+            return Err(ChatError::Invalid {
+                field: "message",
+                message: format!("is longer than {} characters", self.inner.settings.max_message_chars),
+            });
+        }
+        if let Some(m) = &input.model {
+            if m.is_empty() || m.len() > 128 || m.chars().any(char::is_control) {
+                return Err(ChatError::Invalid {
+                    field: "model",
+                    message: "must be 1 to 128 printable characters".into(),
+                });
+            }
+        }
+        let store = &self.inner.store;
+        let (conversation_id, assistant_id, mut payloads) = match &input.conversation_id {
+            Some(id) => {
+                let conv = store.conversation(&input.owner_id, id).await?.ok_or(ChatError::ConversationNotFound)?;
+                let assistant = input.assistant.clone().unwrap_or(conv.assistant);
+                (conv.id, assistant, Vec::new())
+            }
+            None => {
+                let id = new_id();
+                let assistant = input.assistant.clone().unwrap_or_else(|| "default".into());
+                let created = EventPayload::ConversationCreated {
+                    owner_id: input.owner_id.clone(),
+                    title: title_from(&message),
+                    assistant: assistant.clone(),
+                };
+                (id, assistant, vec![created])
+            }
+        };
+        let assistant = self
+            .inner
+            .assistants
+            .get(&assistant_id)
+            .ok_or_else(|| ChatError::UnknownAssistant(assistant_id.clone()))?
+            .clone();
+        let model = input
+            .model
+            .clone()
+            .or_else(|| assistant.model.clone())
+            .or_else(|| self.inner.upstreams.default_model())
+            .unwrap_or_else(|| "none".into());
+
+        let user_message_id = new_id();
+        let message_id = new_id();
+        payloads.push(EventPayload::UserMessage { message_id: user_message_id.clone(), content: message.clone() });
+        payloads.push(EventPayload::AssistantStarted { message_id: message_id.clone(), model: model.clone() });
+
+        // Register before appending so a subscriber that arrives at once finds it.
+        let (tx, cancel) = self.inner.hub.register(&message_id);
+        let mut next = store.next_seq(&conversation_id).await?;
+        let stored = match self.append(&conversation_id, &mut next, payloads).await {
+            Ok(s) => s,
+            Err(e) => {
+                self.inner.hub.remove(&message_id);
+                return Err(e.into());
+            }
+        };
+        let started_seq = stored.last().map(|e| e.seq).unwrap_or(0);
+        for ev in stored {
+            let _ = tx.send(ev);
+        }
+
+        let history = store.messages(&input.owner_id, &conversation_id).await?;
+        let request = ChatRequest {
+            model: input.model.clone().or_else(|| assistant.model.clone()),
+            messages: build_prompt(&assistant.system_prompt, &history, self.inner.settings.history_budget),
+            max_tokens: self.inner.settings.max_tokens,
+            temperature: assistant.temperature,
+        };
+        let started = TurnStarted {
+            conversation_id: conversation_id.clone(),
+            user_message_id,
+            message_id: message_id.clone(),
+            assistant: assistant.id.clone(),
+            model,
+            started_seq,
+        };
+        let this = self.clone();
+        let run = TurnRun { conversation_id, message_id, next, tx, cancel, request, started: Instant::now() };
+        self.inner.tasks.spawn(async move { this.run(run).await });
+        Ok(started)
+    }
+
+    async fn run(&self, mut t: TurnRun) {
+        let m = &self.inner.metrics;
+        m.active_turns.inc();
+        let prompt_estimate: u32 = t.request.messages.iter().map(|m| estimate_tokens(&m.content)).sum();
+        let outcome = self.drive(&mut t).await;
+        let latency_ms = t.started.elapsed().as_millis() as u64;
+        let (payload, status) = match outcome {
+            Outcome::Completed { model, finish_reason, usage, answer } => {
+                let usage = usage.unwrap_or(TokenUsage {
+                    prompt_tokens: prompt_estimate,
+                    completion_tokens: estimate_tokens(&answer),
+                });
+                m.tokens.get_or_create(&DirectionLabel { direction: "in" }).inc_by(u64::from(usage.prompt_tokens));
+                m.tokens.get_or_create(&DirectionLabel { direction: "out" }).inc_by(u64::from(usage.completion_tokens));
+                let usage = Usage { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens };
+                (
+                    EventPayload::AssistantCompleted {
+                        message_id: t.message_id.clone(),
+                        model,
+                        finish_reason,
+                        usage,
+                        latency_ms,
+                    },
+                    "complete",
+                )
+            }
+            Outcome::Failed(err) => {
+                m.upstream_errors.get_or_create(&KindLabel { kind: err.kind() }).inc();
+                tracing::warn!(message_id = %t.message_id, kind = err.kind(), "turn failed");
+                let payload = EventPayload::AssistantFailed {
+                    message_id: t.message_id.clone(),
+                    code: err.code().into(),
+                    message: err.to_string(),
+                    latency_ms,
+                };
+                (payload, "failed")
+            }
+            Outcome::Cancelled => {
+                (EventPayload::AssistantCancelled { message_id: t.message_id.clone(), latency_ms }, "cancelled")
+            }
+            Outcome::Interrupted => {
+                (EventPayload::AssistantInterrupted { message_id: t.message_id.clone() }, "interrupted")
+            }
+        };
+        if let Err(e) = self.publish(&mut t, payload).await {
+            tracing::error!(message_id = %t.message_id, error = %e, "could not store the end of a turn");
+        }
+        m.turn_duration.get_or_create(&StatusLabel { status }).observe(t.started.elapsed().as_secs_f64());
+        m.active_turns.dec();
+        self.inner.hub.remove(&t.message_id);
+    }
+
+    async fn publish(&self, t: &mut TurnRun, payload: EventPayload) -> Result<(), StoreError> {
+        for ev in self.append(&t.conversation_id, &mut t.next, vec![payload]).await? {
+            let _ = t.tx.send(ev);
+        }
+        Ok(())
+    }
+
+    async fn flush(&self, t: &mut TurnRun, buf: &mut String) -> Result<(), StoreError> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let text = std::mem::take(buf);
+        self.publish(t, EventPayload::AssistantDelta { message_id: t.message_id.clone(), text }).await
+    }
+
+    /// Call the model and write what it says; returns how the turn ended.
+    async fn drive(&self, t: &mut TurnRun) -> Outcome {
+        let hard_stop = self.inner.hard_stop.clone();
+        let cancel = t.cancel.clone();
+        let start = self.inner.upstreams.start(&t.request);
+        let started = tokio::select! {
+            biased;
+            () = cancel.cancelled() => return Outcome::Cancelled,
+            () = hard_stop.cancelled() => return Outcome::Interrupted,
+            r = start => r,
+        };
+        let started = match started {
+            Ok(s) => s,
+            Err(e) => return Outcome::Failed(e),
+        };
+        self.inner.metrics.retries.inc_by(started.retries);
+        let model = started.model;
+        let mut stream = started.stream;
+        let mut answer = String::new();
+        let mut buf = String::new();
+        let mut first = true;
+        let interval = self.inner.settings.coalesce_interval;
+        let mut flush_at: Option<tokio::time::Instant> = None;
+        loop {
+            let deadline = flush_at.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+            let step = tokio::select! {
+                biased;
+                () = cancel.cancelled() => Step::Cancel,
+                () = hard_stop.cancelled() => Step::Interrupt,
+                () = tokio::time::sleep_until(deadline), if flush_at.is_some() => Step::Flush,
+                item = stream.next() => Step::Item(item),
+            };
+            let result = match step {
+                Step::Cancel => {
+                    return match self.flush(t, &mut buf).await {
+                        Ok(()) => Outcome::Cancelled,
+                        Err(e) => Outcome::Failed(LlmError::Protocol(format!("store: {e}"))),
+                    }
+                }
+                Step::Interrupt => {
+                    let _ = self.flush(t, &mut buf).await;
+                    return Outcome::Interrupted;
+                }
+                Step::Flush => {
+                    flush_at = None;
+                    self.flush(t, &mut buf).await
+                }
+                Step::Item(Some(Ok(StreamEvent::Delta(text)))) => {
+                    answer.push_str(&text);
+                    buf.push_str(&text);
+                    if first {
+                        first = false;
+                        self.inner.metrics.time_to_first_token.observe(t.started.elapsed().as_secs_f64());
+                        self.flush(t, &mut buf).await
+                    } else if buf.len() >= self.inner.settings.coalesce_bytes {
+                        flush_at = None;
+                        self.flush(t, &mut buf).await
+                    } else {
+                        if flush_at.is_none() {
+                            flush_at = Some(tokio::time::Instant::now() + interval);
+                        }
+                        Ok(())
+                    }
+                }
+                Step::Item(Some(Ok(StreamEvent::Finish { finish_reason, usage }))) => {
+                    return match self.flush(t, &mut buf).await {
+                        Ok(()) => Outcome::Completed { model, finish_reason, usage, answer },
+                        Err(e) => Outcome::Failed(LlmError::Protocol(format!("store: {e}"))),
+                    };
+                }
+                Step::Item(Some(Err(e))) => {
+                    let _ = self.flush(t, &mut buf).await;
+                    return Outcome::Failed(e);
+                }
+                Step::Item(None) => {
+                    let _ = self.flush(t, &mut buf).await;
+                    return Outcome::Failed(LlmError::Protocol("stream ended without a finish".into()));
+                }
+            };
+            if let Err(e) = result {
+                tracing::error!(message_id = %t.message_id, error = %e, "could not store a delta");
+                return Outcome::Failed(LlmError::Protocol("the answer could not be stored".into()));
+            }
+        }
+    }
+
+    /// The events of one turn with `seq > after`: replayed from the log, then live,
+    /// ending after the terminal event. Works for finished turns, for turns running
+    /// here and (by polling the log) for turns running on another replica.
+    pub fn subscribe(
+        &self,
+        conversation_id: String,
+        message_id: String,
+        after: i64,
+    ) -> BoxStream<'static, Result<StoredEvent, ChatError>> {
+        let state = Sub {
+            svc: self.clone(),
+            rx: self.inner.hub.subscribe(&message_id),
+            conversation_id,
+            message_id,
+            last: after,
+            buffer: VecDeque::new(),
+            done: false,
+            _guard: StreamGuard::new(&self.inner.metrics),
+        };
+        futures::stream::unfold(state, |mut s| async move {
+            loop {
+                if let Some(ev) = s.buffer.pop_front() {
+                    if ev.seq <= s.last {
+                        continue;
+                    }
+                    s.last = ev.seq;
+                    if is_terminal(&ev.payload) {
+                        s.done = true;
+                    }
+                    return Some((Ok(ev), s));
+                }
+                if s.done {
+                    return None;
+                }
+                match s.refill().await {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(e) => {
+                        s.done = true;
+                        return Some((Err(e.into()), s));
+                    }
+                }
+                // Nothing new in the log: wait for the live channel, or poll.
+                match s.rx.as_mut() {
+                    Some(rx) => match rx.recv().await {
+                        Ok(ev) => {
+                            if ev.payload.message_id() == Some(s.message_id.as_str()) {
+                                s.buffer.push_back(ev);
+                            }
+                        }
+                        Err(broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(broadcast::error::RecvError::Closed) => s.rx = None,
+                    },
+                    None => tokio::time::sleep(s.svc.inner.settings.poll_interval).await,
+                }
+            }
+        })
+        .boxed()
+    }
+
+    /// Cancel a running turn of this owner. Returns the message's status afterwards.
+    pub async fn cancel(&self, owner_id: &str, message_id: &str) -> Result<MessageStatus, ChatError> {
+        let msg = self.inner.store.message(owner_id, message_id).await?.ok_or(ChatError::MessageNotFound)?;
+        if msg.role != "assistant" {
+            return Err(ChatError::MessageNotFound);
+        }
+        if msg.status != MessageStatus::Streaming {
+            return Ok(msg.status);
+        }
+        if self.inner.hub.cancel(message_id) {
+            // Wait briefly for the runner to store the partial answer.
+            let mut events = self.subscribe(msg.conversation_id.clone(), message_id.to_string(), msg.seq);
+            let _ =
+                tokio::time::timeout(Duration::from_secs(5), async { while events.next().await.is_some() {} }).await;
+        }
+        let now = self.inner.store.message(owner_id, message_id).await?.ok_or(ChatError::MessageNotFound)?;
+        Ok(now.status)
+    }
+
+    /// Mark turns a crash left running as interrupted. Call before serving.
+    pub async fn recover_interrupted(&self) -> Result<usize, ChatError> {
+        let stale = self.inner.store.streaming_messages().await?;
+        for (conversation_id, message_id) in &stale {
+            if self.inner.hub.subscribe(message_id).is_some() {
+                continue;
+            }
+            let mut next = self.inner.store.next_seq(conversation_id).await?;
+            self.append(
+                conversation_id,
+                &mut next,
+                vec![EventPayload::AssistantInterrupted { message_id: message_id.clone() }],
+            )
+            .await?;
+        }
+        Ok(stale.len())
+    }
+}
+
+struct TurnRun {
+    conversation_id: String,
+    message_id: String,
+    next: i64,
+    tx: broadcast::Sender<StoredEvent>,
+    cancel: CancellationToken,
+    request: ChatRequest,
+    started: Instant,
+}
+
+enum Outcome {
+    Completed { model: String, finish_reason: String, usage: Option<TokenUsage>, answer: String },
+    Failed(LlmError),
+    Cancelled,
+    Interrupted,
+}
+
+enum Step {
+    Cancel,
+    Interrupt,
+    Flush,
+    Item(Option<Result<StreamEvent, LlmError>>),
+}
+
+struct Sub {
+    svc: ChatService,
+    rx: Option<broadcast::Receiver<StoredEvent>>,
+    conversation_id: String,
+    message_id: String,
+    last: i64,
+    buffer: VecDeque<StoredEvent>,
+    done: bool,
+    _guard: StreamGuard,
+}
+
+impl Sub {
+    /// Read the log past `last`; true if anything of this turn was found.
+    async fn refill(&mut self) -> Result<bool, StoreError> {
+        let events = self.svc.inner.store.read_stream(&self.conversation_id, self.last, 1000).await?;
+        let mut found = false;
+        for ev in events {
+            if ev.payload.message_id() == Some(self.message_id.as_str())
+                && !matches!(ev.payload, EventPayload::UserMessage { .. })
+            {
+                self.buffer.push_back(ev);
+                found = true;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Counts open subscriptions in `chat_active_streams`.
+struct StreamGuard(prometheus_client::metrics::gauge::Gauge);
+
+impl StreamGuard {
+    fn new(m: &TurnMetrics) -> Self {
+        m.active_streams.inc();
+        StreamGuard(m.active_streams.clone())
+    }
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}

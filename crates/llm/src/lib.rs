@@ -1,0 +1,79 @@
+//! Model providers: one [`Provider`] trait, one file per provider (OpenAI Chat
+//! Completions first), and [`Upstreams`], which retries and falls back before the
+//! first token and never after it.
+
+mod error;
+mod openai;
+mod upstreams;
+
+pub use error::LlmError;
+pub use openai::{OpenAiConfig, OpenAiProvider};
+pub use upstreams::{RetryPolicy, Timeouts, Upstream, Upstreams};
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+
+/// A chat message as the model sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    pub content: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+impl Message {
+    pub fn new(role: Role, content: impl Into<String>) -> Self {
+        Self { role, content: content.into() }
+    }
+}
+
+/// One completion request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRequest {
+    /// The model to ask; `None` uses the upstream's configured model.
+    pub model: Option<String>,
+    pub messages: Vec<Message>,
+    pub max_tokens: Option<u32>,
+    pub temperature: Option<f32>,
+}
+
+/// Token counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUsage {
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+}
+
+/// What a streaming completion yields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// Text to append.
+    Delta(String),
+    /// The end: why it stopped and, when the upstream says, the usage.
+    Finish { finish_reason: String, usage: Option<TokenUsage> },
+}
+
+/// A stream of completion events.
+pub type EventStream = BoxStream<'static, Result<StreamEvent, LlmError>>;
+
+/// A model provider.
+#[async_trait]
+pub trait Provider: Send + Sync + std::fmt::Debug {
+    /// Start a streamed completion. Returns once the upstream has accepted the
+    /// request (response head received); errors before that are [`LlmError`]s.
+    async fn stream(&self, request: &ChatRequest) -> Result<EventStream, LlmError>;
+
+    /// The model this provider asks when the request names none.
+    fn default_model(&self) -> &str;
+
+    /// A short name for logs and metrics.
+    fn name(&self) -> &str;
+}

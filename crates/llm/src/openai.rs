@@ -1,0 +1,206 @@
+//! OpenAI Chat Completions (and every server that speaks it: vLLM, llama.cpp,
+//! Ollama, Azure-style gateways), streamed with `stream_options.include_usage`.
+
+use crate::{ChatRequest, EventStream, LlmError, Provider, StreamEvent, TokenUsage};
+use async_trait::async_trait;
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// Settings of one OpenAI-compatible upstream.
+#[derive(Debug, Clone)]
+pub struct OpenAiConfig {
+    /// Name for logs and metrics.
+    pub name: String,
+    /// e.g. `https://api.openai.com/v1`.
+    pub base_url: String,
+    pub api_key: Option<SecretString>,
+    pub model: String,
+    pub connect_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct OpenAiProvider {
+    cfg: OpenAiConfig,
+    http: reqwest::Client,
+}
+
+impl OpenAiProvider {
+    pub fn new(cfg: OpenAiConfig) -> Result<Self, LlmError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(cfg.connect_timeout)
+            .tcp_nodelay(true)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| LlmError::Unavailable(format!("http client: {e}")))?;
+        Ok(Self { cfg, http })
+    }
+}
+
+#[derive(Deserialize)]
+struct Chunk {
+    #[serde(default)]
+    choices: Vec<ChunkChoice>,
+    usage: Option<TokenUsage>,
+}
+
+#[derive(Deserialize)]
+struct ChunkChoice {
+    #[serde(default)]
+    delta: Delta,
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct Delta {
+    content: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ErrorEnvelope {
+    error: ErrorObject,
+}
+
+#[derive(Deserialize)]
+struct ErrorObject {
+    code: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    v.trim().parse::<f64>().ok().filter(|s| *s >= 0.0).map(Duration::from_secs_f64)
+}
+
+fn classify(status: u16, headers: &reqwest::header::HeaderMap, body: &str) -> LlmError {
+    let code = serde_json::from_str::<ErrorEnvelope>(body).ok().and_then(|e| e.error.code.or(e.error.kind));
+    match status {
+        429 => LlmError::RateLimited { retry_after: retry_after(headers) },
+        401 | 403 => LlmError::Auth,
+        400 | 413 if code.as_deref() == Some("context_length_exceeded") => LlmError::ContextTooLong,
+        s if s >= 500 => LlmError::Unavailable(format!("HTTP {s}")),
+        s => LlmError::Rejected(s),
+    }
+}
+
+#[async_trait]
+impl Provider for OpenAiProvider {
+    async fn stream(&self, request: &ChatRequest) -> Result<EventStream, LlmError> {
+        let url = format!("{}/chat/completions", self.cfg.base_url.trim_end_matches('/'));
+        let mut body = serde_json::json!({
+            "model": request.model.as_deref().unwrap_or(&self.cfg.model),
+            "messages": request.messages,
+            "stream": true,
+            "stream_options": {"include_usage": true},
+        });
+        if let Some(max) = request.max_tokens {
+            body["max_tokens"] = max.into();
+        }
+        if let Some(t) = request.temperature {
+            body["temperature"] = serde_json::json!(t);
+        }
+        let mut req = self.http.post(url).json(&body).header(reqwest::header::ACCEPT, "text/event-stream");
+        if let Some(key) = &self.cfg.api_key {
+            req = req.bearer_auth(key.expose_secret());
+        }
+        let response = req.send().await.map_err(|e| {
+            if e.is_timeout() {
+                LlmError::Timeout("connect")
+            } else {
+                // The error's Display can include the URL but never the key.
+                LlmError::Unavailable(if e.is_connect() { "connection failed".into() } else { "request failed".into() })
+            }
+        })?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            let headers = response.headers().clone();
+            let body = response.text().await.unwrap_or_default();
+            let err = classify(status, &headers, &body);
+            tracing::warn!(upstream = %self.cfg.name, status, kind = err.kind(), "upstream refused the request");
+            return Err(err);
+        }
+        let name = self.cfg.name.clone();
+        let events = response.bytes_stream().eventsource();
+        let stream = futures::stream::unfold(
+            (events, Vec::<StreamEvent>::new(), None::<String>, None::<TokenUsage>, false),
+            move |(mut events, mut pending, mut finish, mut usage, mut done)| {
+                let name = name.clone();
+                async move {
+                    loop {
+                        if let Some(ev) = pending.pop() {
+                            return Some((Ok(ev), (events, pending, finish, usage, done)));
+                        }
+                        if done {
+                            return None;
+                        }
+                        match events.next().await {
+                            Some(Ok(ev)) => {
+                                if ev.data.trim() == "[DONE]" {
+                                    done = true;
+                                    let reason = finish.take().unwrap_or_else(|| "stop".into());
+                                    pending.push(StreamEvent::Finish { finish_reason: reason, usage: usage.take() });
+                                    continue;
+                                }
+                                let chunk: Chunk = match serde_json::from_str(&ev.data) {
+                                    Ok(c) => c,
+                                    Err(e) => {
+                                        tracing::warn!(upstream = %name, error = %e, "unparseable stream chunk");
+                                        done = true;
+                                        return Some((
+                                            Err(LlmError::Protocol("bad chunk".into())),
+                                            (events, pending, finish, usage, done),
+                                        ));
+                                    }
+                                };
+                                if let Some(u) = chunk.usage {
+                                    usage = Some(u);
+                                }
+                                for choice in chunk.choices {
+                                    if let Some(text) = choice.delta.content.filter(|t| !t.is_empty()) {
+                                        pending.insert(0, StreamEvent::Delta(text));
+                                    }
+                                    if let Some(reason) = choice.finish_reason {
+                                        finish = Some(reason);
+                                    }
+                                }
+                            }
+                            Some(Err(e)) => {
+                                done = true;
+                                return Some((
+                                    Err(LlmError::Protocol(format!("stream: {e}"))),
+                                    (events, pending, finish, usage, done),
+                                ));
+                            }
+                            None => {
+                                done = true;
+                                // Some servers end without [DONE]; a finish reason means the answer is whole.
+                                return match finish.take() {
+                                    Some(reason) => Some((
+                                        Ok(StreamEvent::Finish { finish_reason: reason, usage: usage.take() }),
+                                        (events, pending, finish, usage, done),
+                                    )),
+                                    None => Some((
+                                        Err(LlmError::Protocol("stream ended early".into())),
+                                        (events, pending, finish, usage, done),
+                                    )),
+                                };
+                            }
+                        }
+                    }
+                }
+            },
+        );
+        Ok(stream.boxed())
+    }
+
+    fn default_model(&self) -> &str {
+        &self.cfg.model
+    }
+
+    fn name(&self) -> &str {
+        &self.cfg.name
+    }
+}

@@ -1,0 +1,173 @@
+//! An ordered list of upstreams with retries and fallback. Before the first token a
+//! retryable failure (connection, 429, 5xx) is tried again with backoff and jitter,
+//! honouring `Retry-After`, then the next upstream is tried. After the first token
+//! nothing is retried: the client has already seen text.
+
+use crate::{ChatRequest, EventStream, LlmError, Provider, StreamEvent};
+use futures::StreamExt;
+use rand::Rng;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One provider and the model to ask it for.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    pub provider: Arc<dyn Provider>,
+    /// Overrides the request's model (fallback entries name their own).
+    pub model: Option<String>,
+}
+
+/// How long to wait.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// From sending the request to the first text.
+    pub first_token: Duration,
+    /// Between two stream events after the first.
+    pub idle: Duration,
+}
+
+/// How often and how patiently to retry.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Retries per upstream after the first attempt.
+    pub max_retries: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { max_retries: 2, base_delay: Duration::from_millis(200), max_delay: Duration::from_secs(10) }
+    }
+}
+
+/// A started stream and where it came from.
+pub struct Started {
+    pub stream: EventStream,
+    /// The model that is answering.
+    pub model: String,
+    /// Retries spent (across upstreams) before it started.
+    pub retries: u64,
+}
+
+/// The configured upstreams, in order of preference.
+#[derive(Debug, Clone)]
+pub struct Upstreams {
+    list: Vec<Upstream>,
+    pub timeouts: Timeouts,
+    pub retry: RetryPolicy,
+    retries_total: Arc<AtomicU64>,
+}
+
+impl Upstreams {
+    pub fn new(list: Vec<Upstream>, timeouts: Timeouts, retry: RetryPolicy) -> Self {
+        Self { list, timeouts, retry, retries_total: Arc::default() }
+    }
+
+    /// No upstream configured.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The model the first upstream answers with by default.
+    pub fn default_model(&self) -> Option<String> {
+        self.list.first().map(|u| u.model.clone().unwrap_or_else(|| u.provider.default_model().to_string()))
+    }
+
+    /// Retries performed since start (for metrics).
+    pub fn retries_total(&self) -> u64 {
+        self.retries_total.load(Ordering::Relaxed)
+    }
+
+    fn backoff(&self, attempt: u32, err: &LlmError) -> Duration {
+        if let LlmError::RateLimited { retry_after: Some(d) } = err {
+            return (*d).min(self.retry.max_delay);
+        }
+        let exp = self.retry.base_delay.saturating_mul(2u32.saturating_pow(attempt));
+        let capped = exp.min(self.retry.max_delay);
+        // Full jitter: spread retries of many turns so they do not arrive together.
+        let jitter = rand::rng().random_range(0.5..=1.0);
+        capped.mul_f64(jitter)
+    }
+
+    /// Start a stream, retrying and falling back until the first event arrives. The
+    /// returned stream yields that first event again, then the rest, each within the
+    /// idle timeout.
+    pub async fn start(&self, request: &ChatRequest) -> Result<Started, LlmError> {
+        if self.list.is_empty() {
+            return Err(LlmError::NotConfigured);
+        }
+        let mut last_err = LlmError::NotConfigured;
+        let mut retries = 0u64;
+        for upstream in &self.list {
+            let mut req = request.clone();
+            if upstream.model.is_some() {
+                req.model = upstream.model.clone();
+            }
+            let model = req.model.clone().unwrap_or_else(|| upstream.provider.default_model().to_string());
+            req.model = Some(model.clone());
+            for attempt in 0..=self.retry.max_retries {
+                match self.try_once(upstream, &req).await {
+                    Ok(stream) => return Ok(Started { stream, model, retries }),
+                    Err(err) => {
+                        tracing::warn!(
+                            upstream = upstream.provider.name(),
+                            attempt,
+                            kind = err.kind(),
+                            "upstream attempt failed"
+                        );
+                        let retry = err.is_retryable() && attempt < self.retry.max_retries;
+                        let fall_back =
+                            err.is_retryable() || matches!(err, LlmError::Auth | LlmError::Timeout("connect"));
+                        last_err = err;
+                        if retry {
+                            retries += 1;
+                            self.retries_total.fetch_add(1, Ordering::Relaxed);
+                            tokio::time::sleep(self.backoff(attempt, &last_err)).await;
+                            continue;
+                        }
+                        if fall_back {
+                            break;
+                        }
+                        return Err(last_err);
+                    }
+                }
+            }
+        }
+        Err(last_err)
+    }
+
+    async fn try_once(&self, upstream: &Upstream, req: &ChatRequest) -> Result<EventStream, LlmError> {
+        let first_token = self.timeouts.first_token;
+        let attempt = async {
+            let mut stream = upstream.provider.stream(req).await?;
+            match stream.next().await {
+                Some(Ok(first)) => Ok((first, stream)),
+                Some(Err(e)) => Err(e),
+                None => Err(LlmError::Protocol("empty stream".into())),
+            }
+        };
+        let (first, rest) = match tokio::time::timeout(first_token, attempt).await {
+            Ok(r) => r?,
+            Err(_) => return Err(LlmError::Timeout("first_token")),
+        };
+        let idle = self.timeouts.idle;
+        let rest = futures::stream::unfold((rest, false), move |(mut s, ended)| async move {
+            if ended {
+                return None;
+            }
+            match tokio::time::timeout(idle, s.next()).await {
+                Ok(Some(item)) => {
+                    let end = item.is_err() || matches!(item, Ok(StreamEvent::Finish { .. }));
+                    Some((item, (s, end)))
+                }
+                Ok(None) => None,
+                Err(_) => Some((Err(LlmError::Timeout("idle")), (s, true))),
+            }
+        });
+        let first_is_finish = matches!(first, StreamEvent::Finish { .. });
+        let head = futures::stream::once(async move { Ok(first) });
+        Ok(if first_is_finish { head.boxed() } else { head.chain(rest).boxed() })
+    }
+}

@@ -1,0 +1,123 @@
+//! Who is calling. One extractor reads every credential form (the session cookie,
+//! `Authorization: Bearer`, `x-api-key`) through one code path; a request that
+//! presents two different credentials is refused rather than guessed at.
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use axum::extract::FromRequestParts;
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+pub const SESSION_COOKIE: &str = "tenmon_session";
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Owner id of everything the caller creates.
+    pub subject_id: String,
+    pub session_id: String,
+    /// `guest` or `user`.
+    pub kind: String,
+    pub expires_at_ms: i64,
+}
+
+/// A fresh session token: 32 random bytes, URL-safe.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("tks_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// What is stored instead of the token.
+pub fn hash_token(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// The one place credentials are read from a request.
+pub fn presented_token(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let bearer = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim);
+    let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim);
+    let cookie = cookie_value(headers, SESSION_COOKIE);
+    let mut found: Option<&str> = None;
+    for candidate in [bearer, api_key, cookie].into_iter().flatten() {
+        match found {
+            Some(prev) if prev != candidate => {
+                return Err(ApiError::BadRequest("conflicting credentials: send one token".into()));
+            }
+            _ => found = Some(candidate),
+        }
+    }
+    Ok(found.map(str::to_string))
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
+        let token = presented_token(&parts.headers)?.ok_or(ApiError::Unauthorized)?;
+        let session = state
+            .store
+            .session_by_token_hash(&hash_token(&token), tenmon_chat::now_ms())
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        let caller = Caller {
+            subject_id: session.subject_id,
+            session_id: session.id,
+            kind: session.kind,
+            expires_at_ms: session.expires_at_ms,
+        };
+        parts.extensions.insert(caller.clone());
+        Ok(caller)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn one_path_for_every_credential_form() {
+        let mut h = HeaderMap::new();
+        assert_eq!(presented_token(&h).unwrap(), None);
+        h.insert(COOKIE, HeaderValue::from_static("theme=dark; tenmon_session=abc"));
+        assert_eq!(presented_token(&h).unwrap().as_deref(), Some("abc"));
+        h.insert(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        assert_eq!(presented_token(&h).unwrap().as_deref(), Some("abc"), "same token twice is fine");
+        h.insert("x-api-key", HeaderValue::from_static("other"));
+        assert!(presented_token(&h).is_err(), "two different tokens are refused");
+    }
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let (a, b) = (new_token(), new_token());
+        assert_ne!(a, b);
+        assert!(a.len() > 40);
+        assert_eq!(hash_token(&a).len(), 64);
+        assert_ne!(hash_token(&a), hash_token(&b));
+    }
+}

@@ -1,0 +1,331 @@
+//! Chat turns over HTTP. Handlers never own the model call: they start the turn (or
+//! find it) and subscribe to its events, exactly as a resuming client would.
+//! SSE events: `meta`, `delta`, `sources`, `done`, `error`, each with `id:` = the
+//! event log's sequence, so `Last-Event-ID` resumes without a gap or a duplicate.
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::ApiJson;
+use crate::routes::conversations::UsageView;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures::{Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+use std::convert::Infallible;
+use std::time::Duration;
+use tenmon_chat::{TurnInput, TurnStarted};
+use tenmon_store::{EventPayload, StoredEvent};
+use utoipa::ToSchema;
+
+/// A user's message.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChatBody {
+    /// Continue this conversation; omit to start a new one.
+    pub conversation_id: Option<String>,
+    /// The user's message (1 to CHAT_MAX_MESSAGE_CHARS characters).
+    pub message: String,
+    /// `default`, `concierge` or `mnp-support` (default: the conversation's, or `default`).
+    pub assistant: Option<String>,
+    /// Ask for a specific model.
+    pub model: Option<String>,
+}
+
+/// A finished turn.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChatAnswer {
+    pub conversation_id: String,
+    pub user_message_id: String,
+    pub message_id: String,
+    pub assistant: String,
+    pub answer: String,
+    /// `complete` or `cancelled`.
+    pub status: String,
+    pub model: String,
+    pub finish_reason: String,
+    pub usage: UsageView,
+    pub latency_ms: u64,
+    #[schema(value_type = Vec<Object>)]
+    pub sources: serde_json::Value,
+}
+
+/// The state of a message after a cancel request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CancelResult {
+    pub message_id: String,
+    pub status: String,
+}
+
+fn input(caller: &Caller, body: ChatBody, assistant: Option<&str>) -> TurnInput {
+    TurnInput {
+        owner_id: caller.subject_id.clone(),
+        conversation_id: body.conversation_id,
+        message: body.message,
+        assistant: assistant.map(str::to_string).or(body.assistant),
+        model: body.model,
+    }
+}
+
+/// Run a turn to its end and answer with JSON.
+pub async fn answer_json(state: &AppState, started: TurnStarted) -> Result<Response, ApiError> {
+    let mut events =
+        state.chat.subscribe(started.conversation_id.clone(), started.message_id.clone(), started.started_seq);
+    let mut answer = String::new();
+    let mut sources = serde_json::json!([]);
+    while let Some(ev) = events.next().await {
+        match ev?.payload {
+            EventPayload::AssistantDelta { text, .. } => answer.push_str(&text),
+            EventPayload::Sources { sources: s, .. } => sources = s,
+            EventPayload::AssistantCompleted { model, finish_reason, usage, latency_ms, .. } => {
+                return Ok(Json(ChatAnswer {
+                    conversation_id: started.conversation_id,
+                    user_message_id: started.user_message_id,
+                    message_id: started.message_id,
+                    assistant: started.assistant,
+                    answer,
+                    status: "complete".into(),
+                    model,
+                    finish_reason,
+                    usage: UsageView { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens },
+                    latency_ms,
+                    sources,
+                })
+                .into_response());
+            }
+            EventPayload::AssistantCancelled { latency_ms, .. } => {
+                return Ok(Json(ChatAnswer {
+                    conversation_id: started.conversation_id,
+                    user_message_id: started.user_message_id,
+                    message_id: started.message_id,
+                    assistant: started.assistant,
+                    answer,
+                    status: "cancelled".into(),
+                    model: started.model,
+                    finish_reason: "cancelled".into(),
+                    usage: UsageView { prompt_tokens: 0, completion_tokens: 0 },
+                    latency_ms,
+                    sources,
+                })
+                .into_response());
+            }
+            EventPayload::AssistantFailed { code, message, .. } => return Err(ApiError::Upstream { code, message }),
+            EventPayload::AssistantInterrupted { .. } => {
+                return Err(ApiError::Upstream {
+                    code: "interrupted".into(),
+                    message: "the server stopped before the answer was finished".into(),
+                })
+            }
+            _ => {}
+        }
+    }
+    Err(ApiError::Internal("turn stream ended without an outcome".into()))
+}
+
+/// The SSE event for one log event (none for events the client needs no line for).
+pub fn sse_event(ev: &StoredEvent, conversation_id: &str) -> Option<Event> {
+    let (name, data) = match &ev.payload {
+        EventPayload::AssistantDelta { text, .. } => ("delta", serde_json::json!({ "text": text })),
+        EventPayload::Sources { sources, .. } => ("sources", serde_json::json!({ "sources": sources })),
+        EventPayload::AssistantCompleted { message_id, model, finish_reason, usage, latency_ms } => (
+            "done",
+            serde_json::json!({
+                "conversation_id": conversation_id, "message_id": message_id, "status": "complete",
+                "model": model, "finish_reason": finish_reason, "usage": usage, "latency_ms": latency_ms,
+            }),
+        ),
+        EventPayload::AssistantCancelled { message_id, latency_ms } => (
+            "done",
+            serde_json::json!({
+                "conversation_id": conversation_id, "message_id": message_id, "status": "cancelled",
+                "finish_reason": "cancelled", "latency_ms": latency_ms,
+            }),
+        ),
+        EventPayload::AssistantFailed { code, message, .. } => {
+            ("error", serde_json::json!({ "code": code, "message": message }))
+        }
+        EventPayload::AssistantInterrupted { .. } => (
+            "error",
+            serde_json::json!({ "code": "interrupted", "message": "the server stopped before the answer was finished" }),
+        ),
+        _ => return None,
+    };
+    Some(Event::default().event(name).id(ev.seq.to_string()).data(data.to_string()))
+}
+
+fn meta_event(started: &TurnStarted) -> Event {
+    let data = serde_json::json!({
+        "conversation_id": started.conversation_id,
+        "user_message_id": started.user_message_id,
+        "message_id": started.message_id,
+        "assistant": started.assistant,
+        "model": started.model,
+    });
+    Event::default().event("meta").id(started.started_seq.to_string()).data(data.to_string())
+}
+
+/// Stream a turn as SSE from `after`, with `meta` first when the client has not had it.
+pub fn sse_response(state: &AppState, started: TurnStarted, after: i64) -> Response {
+    let meta = (after < started.started_seq).then(|| meta_event(&started));
+    let conversation_id = started.conversation_id.clone();
+    let events = state
+        .chat
+        .subscribe(started.conversation_id.clone(), started.message_id.clone(), after.max(started.started_seq))
+        .filter_map(move |ev| {
+            let out = match ev {
+                Ok(ev) => sse_event(&ev, &conversation_id),
+                Err(e) => {
+                    tracing::error!(error = %e, "turn subscription failed");
+                    Some(
+                        Event::default()
+                            .event("error")
+                            .data(r#"{"code":"internal_error","message":"internal server error"}"#),
+                    )
+                }
+            };
+            futures::future::ready(out.map(Ok::<_, Infallible>))
+        });
+    let stream = futures::stream::iter(meta.map(Ok)).chain(events);
+    sse(stream)
+}
+
+fn sse<S: Stream<Item = Result<Event, Infallible>> + Send + 'static>(stream: S) -> Response {
+    let mut res = Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive"))
+        .into_response();
+    let h = res.headers_mut();
+    // nginx must pass each event on at once.
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    h.insert("cache-control", HeaderValue::from_static("no-cache, no-transform"));
+    res
+}
+
+/// Send a message and wait for the whole answer.
+#[utoipa::path(post, path = "/api/chat", tag = "chat", request_body = ChatBody,
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The answer", body = ChatAnswer),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid session", body = ErrorBody),
+        (status = 404, description = "No such conversation of the caller", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid field, or the conversation is too long for the model (context_too_long)", body = ErrorBody),
+        (status = 502, description = "The model service failed (upstream_unavailable)", body = ErrorBody),
+        (status = 503, description = "The model service is rate limiting (upstream_rate_limited), or the server stopped", body = ErrorBody),
+        (status = 504, description = "The model service did not answer in time (upstream_timeout)", body = ErrorBody),
+    ))]
+pub async fn post_chat(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<ChatBody>,
+) -> Result<Response, ApiError> {
+    let started = state.chat.start(input(&caller, body, None)).await?;
+    answer_json(&state, started).await
+}
+
+/// Send a message and stream the answer as Server-Sent Events.
+#[utoipa::path(post, path = "/api/chat/stream", tag = "chat", request_body = ChatBody,
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Events: meta, delta, sources, done, error", content_type = "text/event-stream", body = String),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid session", body = ErrorBody),
+        (status = 404, description = "No such conversation of the caller", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid field", body = ErrorBody),
+    ))]
+pub async fn post_chat_stream(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<ChatBody>,
+) -> Result<Response, ApiError> {
+    let started = state.chat.start(input(&caller, body, None)).await?;
+    Ok(sse_response(&state, started, 0))
+}
+
+fn last_event_id(headers: &HeaderMap) -> Result<i64, ApiError> {
+    match headers.get("last-event-id").map(|v| v.to_str().map(str::trim)) {
+        None => Ok(0),
+        Some(Ok("")) => Ok(0),
+        Some(Ok(v)) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| ApiError::BadRequest("Last-Event-ID must be an event id from this stream".into())),
+        Some(Err(_)) => Err(ApiError::BadRequest("Last-Event-ID must be an event id from this stream".into())),
+    }
+}
+
+/// Resume (or replay) a turn's stream after `Last-Event-ID`.
+#[utoipa::path(get, path = "/api/chat/stream/{message_id}", tag = "chat",
+    params(
+        ("message_id" = String, Path, description = "The assistant message id from `meta`"),
+        ("Last-Event-ID" = Option<String>, Header, description = "The last event id received"),
+    ),
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The rest of the turn's events", content_type = "text/event-stream", body = String),
+        (status = 400, description = "Bad Last-Event-ID", body = ErrorBody),
+        (status = 401, description = "No valid session", body = ErrorBody),
+        (status = 404, description = "No such message of the caller", body = ErrorBody),
+    ))]
+pub async fn resume_stream(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(message_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let after = last_event_id(&headers)?;
+    let msg = state
+        .store
+        .message(&caller.subject_id, &message_id)
+        .await?
+        .filter(|m| m.role == "assistant")
+        .ok_or_else(|| ApiError::NotFound("message not found".into()))?;
+    let conv = state
+        .store
+        .conversation(&caller.subject_id, &msg.conversation_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("message not found".into()))?;
+    let user_message_id = state
+        .store
+        .messages(&caller.subject_id, &conv.id)
+        .await?
+        .into_iter()
+        .filter(|m| m.role == "user" && m.seq < msg.seq)
+        .next_back()
+        .map(|m| m.id)
+        .unwrap_or_default();
+    let started = TurnStarted {
+        conversation_id: conv.id,
+        user_message_id,
+        message_id: msg.id,
+        assistant: conv.assistant,
+        model: msg.model.unwrap_or_default(),
+        started_seq: msg.seq,
+    };
+    Ok(sse_response(&state, started, after))
+}
+
+/// Stop a running turn; the partial answer is kept as `cancelled`.
+#[utoipa::path(post, path = "/api/chat/{message_id}/cancel", tag = "chat",
+    params(("message_id" = String, Path, description = "The assistant message id")),
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The message's status afterwards", body = CancelResult),
+        (status = 401, description = "No valid session", body = ErrorBody),
+        (status = 404, description = "No such message of the caller", body = ErrorBody),
+    ))]
+pub async fn cancel_turn(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(message_id): Path<String>,
+) -> Result<Json<CancelResult>, ApiError> {
+    let status = state.chat.cancel(&caller.subject_id, &message_id).await?;
+    Ok(Json(CancelResult { message_id, status: status.as_str().into() }))
+}

@@ -1,0 +1,255 @@
+//! A fake OpenAI Chat Completions server. It streams exactly as the real API does
+//! (a role chunk, content chunks, a finish chunk, a usage chunk when asked, then
+//! `data: [DONE]`), answers non-streamed requests with a completion object, and can
+//! be scripted to answer 429 with `Retry-After`, 500, hang, stream slowly or cut the
+//! connection mid-stream. Every request body is recorded for assertions.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::serve::ListenerExt;
+use axum::{Json, Router};
+use bytes::Bytes;
+use futures::StreamExt;
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the fake does with one request.
+#[derive(Debug, Clone)]
+pub enum Behavior {
+    /// Stream these chunks, `delay` apart, then finish.
+    Stream { chunks: Vec<String>, delay: Duration, finish_reason: String, prompt_tokens: u32, completion_tokens: u32 },
+    /// Answer with this status and the real API's error body.
+    Status { status: u16, retry_after: Option<u64>, code: &'static str },
+    /// Accept the connection and never answer.
+    Hang,
+    /// Stream these chunks, then drop the connection without finishing.
+    Cut { chunks: Vec<String>, delay: Duration },
+}
+
+impl Behavior {
+    /// A quick answer split into chunks of a few characters.
+    pub fn reply(text: &str) -> Self {
+        Self::slow_reply(text, Duration::ZERO)
+    }
+
+    /// An answer streamed one chunk every `delay`.
+    pub fn slow_reply(text: &str, delay: Duration) -> Self {
+        let chars: Vec<char> = text.chars().collect();
+        let chunks: Vec<String> = chars.chunks(3).map(|c| c.iter().collect()).collect();
+        let n = chunks.len() as u32;
+        Behavior::Stream { chunks, delay, finish_reason: "stop".into(), prompt_tokens: 12, completion_tokens: n }
+    }
+
+    /// An error as OpenAI sends it.
+    pub fn status(status: u16) -> Self {
+        let code = match status {
+            429 => "rate_limit_exceeded",
+            401 => "invalid_api_key",
+            400 => "context_length_exceeded",
+            _ => "server_error",
+        };
+        Behavior::Status { status, retry_after: None, code }
+    }
+}
+
+#[derive(Debug)]
+struct Shared {
+    script: Mutex<VecDeque<Behavior>>,
+    default: Mutex<Behavior>,
+    requests: Mutex<Vec<(HeaderMap, Value)>>,
+}
+
+/// A running fake. Dropping it stops the server.
+#[derive(Debug)]
+pub struct FakeOpenAi {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeOpenAi {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeOpenAi {
+    /// Start on 127.0.0.1 with a default answer.
+    pub async fn start() -> Self {
+        Self::start_with(Behavior::reply("こんにちは。TENMON-ARK です。")).await
+    }
+
+    /// Start with `default` as the behaviour when nothing is scripted.
+    pub async fn start_with(default: Behavior) -> Self {
+        Self::start_on("127.0.0.1:0", default).await
+    }
+
+    /// Start on a given address.
+    pub async fn start_on(addr: &str, default: Behavior) -> Self {
+        let shared = Arc::new(Shared {
+            script: Mutex::new(VecDeque::new()),
+            default: Mutex::new(default),
+            requests: Mutex::new(Vec::new()),
+        });
+        let app = Router::new()
+            .route("/v1/chat/completions", post(completions))
+            .route("/chat/completions", post(completions))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind fake OpenAI");
+        let addr = listener.local_addr().expect("local addr");
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        #[expect(clippy::disallowed_methods, reason = "the fake is owned by the test, not by an app")]
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeOpenAi { addr, shared, task }
+    }
+
+    /// The base URL to configure (`…/v1`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// Answer the next requests in this order, then fall back to the default.
+    pub fn script(&self, behaviors: impl IntoIterator<Item = Behavior>) {
+        self.shared.script.lock().expect("lock").extend(behaviors);
+    }
+
+    /// Change the default behaviour.
+    pub fn set_default(&self, behavior: Behavior) {
+        *self.shared.default.lock().expect("lock") = behavior;
+    }
+
+    /// The bodies of every request received so far.
+    pub fn requests(&self) -> Vec<Value> {
+        self.shared.requests.lock().expect("lock").iter().map(|(_, b)| b.clone()).collect()
+    }
+
+    /// The `Authorization` header of every request received so far.
+    pub fn authorizations(&self) -> Vec<Option<String>> {
+        self.shared
+            .requests
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|(h, _)| h.get("authorization").and_then(|v| v.to_str().ok()).map(String::from))
+            .collect()
+    }
+}
+
+fn chunk(model: &str, delta: Value, finish: Option<&str>) -> Bytes {
+    let body = json!({
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": 1_700_000_000,
+        "model": model,
+        "system_fingerprint": "fp_fake",
+        "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
+    });
+    Bytes::from(format!("data: {body}\n\n"))
+}
+
+async fn completions(State(shared): State<Arc<Shared>>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    shared.requests.lock().expect("lock").push((headers, body.clone()));
+    let behavior = {
+        let next = shared.script.lock().expect("lock").pop_front();
+        next.unwrap_or_else(|| shared.default.lock().expect("lock").clone())
+    };
+    let model = body["model"].as_str().unwrap_or("gpt-fake").to_string();
+    let streaming = body["stream"].as_bool().unwrap_or(false);
+    let include_usage = body["stream_options"]["include_usage"].as_bool().unwrap_or(false);
+    match behavior {
+        Behavior::Hang => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        Behavior::Status { status, retry_after, code } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let kind = if status == StatusCode::TOO_MANY_REQUESTS { "requests" } else { "invalid_request_error" };
+            let mut res = (
+                status,
+                Json(json!({"error": {"message": format!("fake upstream says {status}: secret upstream detail"), "type": kind, "param": null, "code": code}})),
+            )
+                .into_response();
+            if let Some(s) = retry_after {
+                res.headers_mut().insert("retry-after", s.into());
+            }
+            res
+        }
+        Behavior::Stream { chunks, delay, finish_reason, prompt_tokens, completion_tokens } if !streaming => {
+            tokio::time::sleep(delay * chunks.len() as u32).await;
+            Json(json!({
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": 1_700_000_000,
+                "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": chunks.concat(), "refusal": null}, "logprobs": null, "finish_reason": finish_reason}],
+                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens},
+            }))
+            .into_response()
+        }
+        Behavior::Stream { chunks, delay, finish_reason, prompt_tokens, completion_tokens } => {
+            let m = model.clone();
+            let head = futures::stream::once(async move {
+                chunk(&m, json!({"role": "assistant", "content": "", "refusal": null}), None)
+            });
+            let m = model.clone();
+            let body_chunks = futures::stream::iter(chunks).then(move |text| {
+                let m = m.clone();
+                async move {
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    chunk(&m, json!({"content": text}), None)
+                }
+            });
+            let m = model.clone();
+            let mut tail = vec![chunk(&m, json!({}), Some(&finish_reason))];
+            if include_usage {
+                let usage = json!({
+                    "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": m,
+                    "choices": [],
+                    "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens},
+                });
+                tail.push(Bytes::from(format!("data: {usage}\n\n")));
+            }
+            tail.push(Bytes::from_static(b"data: [DONE]\n\n"));
+            let stream = head.chain(body_chunks).chain(futures::stream::iter(tail)).map(Ok::<_, std::io::Error>);
+            sse(Body::from_stream(stream))
+        }
+        Behavior::Cut { chunks, delay } => {
+            let m = model.clone();
+            let stream = futures::stream::iter(chunks)
+                .then(move |text| {
+                    let m = m.clone();
+                    async move {
+                        tokio::time::sleep(delay).await;
+                        Ok::<_, std::io::Error>(chunk(&m, json!({"content": text}), None))
+                    }
+                })
+                .chain(futures::stream::once(async {
+                    // Let the chunks reach the client first: hyper drops unflushed
+                    // writes when a body fails, and a real cut comes after bytes sent.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "cut by the test"))
+                }));
+            sse(Body::from_stream(stream))
+        }
+    }
+}
+
+fn sse(body: Body) -> Response {
+    Response::builder()
+        .header("content-type", "text/event-stream; charset=utf-8")
+        .header("cache-control", "no-cache")
+        .body(body)
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
