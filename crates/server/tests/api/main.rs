@@ -12,3 +12,4 @@ mod errors;
 mod health;
 mod metrics;
 mod openapi;
+mod shutdown;
