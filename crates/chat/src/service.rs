@@ -416,12 +416,14 @@ impl ChatService {
     /// here and (by polling the log) for turns running on another replica.
     pub fn subscribe(
         &self,
+        owner_id: String,
         conversation_id: String,
         message_id: String,
         after: i64,
     ) -> BoxStream<'static, Result<StoredEvent, ChatError>> {
         let state = Sub {
             svc: self.clone(),
+            owner_id,
             rx: self.inner.hub.subscribe(&message_id),
             conversation_id,
             message_id,
@@ -453,7 +455,20 @@ impl ChatService {
                         return Some((Err(e.into()), s));
                     }
                 }
-                // Nothing new in the log: wait for the live channel, or poll.
+                // Nothing new in the log and not running here: if the turn already
+                // ended (the client resumed after its last event), stop.
+                if s.rx.is_none() {
+                    match s.svc.inner.store.message(&s.owner_id, &s.message_id).await {
+                        Ok(Some(m)) if m.status != MessageStatus::Streaming => return None,
+                        Ok(None) => return None,
+                        Ok(Some(_)) => {}
+                        Err(e) => {
+                            s.done = true;
+                            return Some((Err(e.into()), s));
+                        }
+                    }
+                }
+                // Wait for the live channel, or poll.
                 match s.rx.as_mut() {
                     Some(rx) => match rx.recv().await {
                         Ok(ev) => {
@@ -482,7 +497,8 @@ impl ChatService {
         }
         if self.inner.hub.cancel(message_id) {
             // Wait briefly for the runner to store the partial answer.
-            let mut events = self.subscribe(msg.conversation_id.clone(), message_id.to_string(), msg.seq);
+            let mut events =
+                self.subscribe(owner_id.to_string(), msg.conversation_id.clone(), message_id.to_string(), msg.seq);
             let _ =
                 tokio::time::timeout(Duration::from_secs(5), async { while events.next().await.is_some() {} }).await;
         }
@@ -535,6 +551,7 @@ enum Step {
 
 struct Sub {
     svc: ChatService,
+    owner_id: String,
     rx: Option<broadcast::Receiver<StoredEvent>>,
     conversation_id: String,
     message_id: String,

@@ -5,7 +5,7 @@
 use crate::app::{AppState, BodyLimit};
 use crate::config::CorsOrigins;
 use crate::middleware::{json_errors, observe, request_id, security};
-use crate::routes::{chat, conversations, fallback, health, metrics, openapi, session};
+use crate::routes::{chat, concierge, conversations, fallback, health, metrics, openai_compat, openapi, session};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, Method, StatusCode};
 use axum::{middleware as mw, Extension, Router};
@@ -40,6 +40,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(chat::post_chat_stream))
         .routes(routes!(chat::resume_stream))
         .routes(routes!(chat::cancel_turn))
+        .routes(routes!(concierge::post_concierge))
+        .routes(routes!(openai_compat::list_models))
+        .routes(routes!(openai_compat::chat_completions))
         .split_for_parts()
 }
 

@@ -161,6 +161,9 @@ pub struct ChatConfig {
     pub session_ttl: Duration,
     /// Mark the session cookie `Secure`.
     pub cookie_secure: bool,
+    /// SHA-256 (hex) of each key in `API_KEYS`: operators' keys for `/v1/*` and
+    /// server-to-server calls. Only hashes are kept in memory.
+    pub api_key_hashes: Vec<String>,
 }
 
 /// All settings, parsed once.
@@ -268,6 +271,7 @@ impl Config {
             max_message_chars: src.parse("CHAT_MAX_MESSAGE_CHARS", 16_000, "a number of characters")?,
             session_ttl: Duration::from_secs(src.parse::<u64>("SESSION_TTL_HOURS", 720, "a number of hours")? * 3600),
             cookie_secure: src.bool("COOKIE_SECURE", env == AppEnv::Production)?,
+            api_key_hashes: api_keys(src)?,
         };
         if chat.session_ttl.is_zero() {
             return Err(ConfigError::new("SESSION_TTL_HOURS", "must be at least 1"));
@@ -317,6 +321,20 @@ impl Config {
         #[expect(clippy::expect_used, reason = "test settings are constants")]
         Self::from_source(&src).expect("test config is valid")
     }
+}
+
+fn api_keys(src: &Source) -> Result<Vec<String>, ConfigError> {
+    use secrecy::ExposeSecret;
+    use sha2::Digest;
+    let Some(raw) = src.secret("API_KEYS") else { return Ok(Vec::new()) };
+    let mut out = Vec::new();
+    for key in raw.expose_secret().split(',').map(str::trim).filter(|k| !k.is_empty()) {
+        if key.len() < 16 {
+            return Err(ConfigError::new("API_KEYS", "each key must be at least 16 characters"));
+        }
+        out.push(sha2::Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect());
+    }
+    Ok(out)
 }
 
 const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";

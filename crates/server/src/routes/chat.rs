@@ -71,9 +71,13 @@ fn input(caller: &Caller, body: ChatBody, assistant: Option<&str>) -> TurnInput 
 }
 
 /// Run a turn to its end and answer with JSON.
-pub async fn answer_json(state: &AppState, started: TurnStarted) -> Result<Response, ApiError> {
-    let mut events =
-        state.chat.subscribe(started.conversation_id.clone(), started.message_id.clone(), started.started_seq);
+pub async fn answer_json(state: &AppState, owner_id: &str, started: TurnStarted) -> Result<Response, ApiError> {
+    let mut events = state.chat.subscribe(
+        owner_id.to_string(),
+        started.conversation_id.clone(),
+        started.message_id.clone(),
+        started.started_seq,
+    );
     let mut answer = String::new();
     let mut sources = serde_json::json!([]);
     while let Some(ev) = events.next().await {
@@ -168,12 +172,17 @@ fn meta_event(started: &TurnStarted) -> Event {
 }
 
 /// Stream a turn as SSE from `after`, with `meta` first when the client has not had it.
-pub fn sse_response(state: &AppState, started: TurnStarted, after: i64) -> Response {
+pub fn sse_response(state: &AppState, owner_id: &str, started: TurnStarted, after: i64) -> Response {
     let meta = (after < started.started_seq).then(|| meta_event(&started));
     let conversation_id = started.conversation_id.clone();
     let events = state
         .chat
-        .subscribe(started.conversation_id.clone(), started.message_id.clone(), after.max(started.started_seq))
+        .subscribe(
+            owner_id.to_string(),
+            started.conversation_id.clone(),
+            started.message_id.clone(),
+            after.max(started.started_seq),
+        )
         .filter_map(move |ev| {
             let out = match ev {
                 Ok(ev) => sse_event(&ev, &conversation_id),
@@ -224,7 +233,7 @@ pub async fn post_chat(
     ApiJson(body): ApiJson<ChatBody>,
 ) -> Result<Response, ApiError> {
     let started = state.chat.start(input(&caller, body, None)).await?;
-    answer_json(&state, started).await
+    answer_json(&state, &caller.subject_id, started).await
 }
 
 /// Send a message and stream the answer as Server-Sent Events.
@@ -245,7 +254,7 @@ pub async fn post_chat_stream(
     ApiJson(body): ApiJson<ChatBody>,
 ) -> Result<Response, ApiError> {
     let started = state.chat.start(input(&caller, body, None)).await?;
-    Ok(sse_response(&state, started, 0))
+    Ok(sse_response(&state, &caller.subject_id, started, 0))
 }
 
 fn last_event_id(headers: &HeaderMap) -> Result<i64, ApiError> {
@@ -309,7 +318,7 @@ pub async fn resume_stream(
         model: msg.model.unwrap_or_default(),
         started_seq: msg.seq,
     };
-    Ok(sse_response(&state, started, after))
+    Ok(sse_response(&state, &caller.subject_id, started, after))
 }
 
 /// Stop a running turn; the partial answer is kept as `cancelled`.

@@ -1,9 +1,11 @@
 //! HTTP handlers: thin, one file per area.
 
 pub mod chat;
+pub mod concierge;
 pub mod conversations;
 pub mod fallback;
 pub mod health;
 pub mod metrics;
+pub mod openai_compat;
 pub mod openapi;
 pub mod session;

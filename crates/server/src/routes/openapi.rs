@@ -21,6 +21,7 @@ use utoipa::{Modify, OpenApi};
         (name = "sessions", description = "Guest sessions"),
         (name = "conversations", description = "The caller's conversations"),
         (name = "chat", description = "Chat turns: JSON, Server-Sent Events, resume, cancel"),
+        (name = "openai", description = "OpenAI-compatible API: the assistants as models"),
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&SecuritySchemes)

@@ -192,7 +192,7 @@ impl SseReader {
                 }
                 return Some(SseEvent { event, id, data: serde_json::from_str(&data).unwrap() });
             }
-            match tokio::time::timeout(Duration::from_secs(20), self.res.chunk()).await.expect("SSE stalled") {
+            match tokio::time::timeout(Duration::from_secs(15), self.res.chunk()).await.expect("SSE stalled") {
                 Ok(Some(bytes)) => self.buf.push_str(std::str::from_utf8(&bytes).unwrap()),
                 _ => return None,
             }

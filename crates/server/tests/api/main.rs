@@ -11,5 +11,6 @@ mod cli;
 mod errors;
 mod health;
 mod metrics;
+mod openai_compat;
 mod openapi;
 mod shutdown;

@@ -1,0 +1,240 @@
+//! The OpenAI-compatible API: `GET /v1/models` lists the assistants as models, and
+//! `POST /v1/chat/completions` answers in the exact OpenAI wire format (streaming
+//! with the usage chunk and `data: [DONE]`, or not), so the official SDKs and the
+//! tools built on them can use TENMON-ARK's assistants.
+//!
+//! Unlike `/api/chat`, this API is stateless (the client sends the whole history),
+//! so it is not a persisted turn: it goes straight through the upstreams with the
+//! assistant's system prompt, and a client that disconnects stops the upstream call
+//! instead of paying for tokens nobody will read.
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::ApiJson;
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures::StreamExt;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::convert::Infallible;
+use tenmon_llm::{ChatRequest, LlmError, Message, Role, StreamEvent, TokenUsage};
+use utoipa::ToSchema;
+
+/// Message content: a string, or an array of parts of which the text parts are used.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum Content {
+    Text(String),
+    Parts(Vec<ContentPart>),
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ContentPart {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct InMessage {
+    /// `system`, `developer`, `user` or `assistant`.
+    pub role: String,
+    pub content: Content,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StreamOptions {
+    #[serde(default)]
+    pub include_usage: bool,
+}
+
+/// An OpenAI Chat Completions request. `model` names an assistant (see `/v1/models`).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CompletionRequest {
+    pub model: String,
+    pub messages: Vec<InMessage>,
+    #[serde(default)]
+    pub stream: bool,
+    pub stream_options: Option<StreamOptions>,
+    pub max_tokens: Option<u32>,
+    pub max_completion_tokens: Option<u32>,
+    pub temperature: Option<f32>,
+}
+
+fn llm_error(e: LlmError) -> ApiError {
+    ApiError::Upstream { code: e.code().into(), message: e.to_string() }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// The assistants, as models.
+#[utoipa::path(get, path = "/v1/models", tag = "openai",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "OpenAI model list", body = Object),
+        (status = 401, description = "No valid key", body = ErrorBody),
+    ))]
+pub async fn list_models(State(state): State<AppState>, _caller: Caller) -> Json<Value> {
+    let created = state.started_at.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let data: Vec<Value> = state
+        .chat
+        .assistants()
+        .all()
+        .iter()
+        .map(|a| json!({"id": a.id, "object": "model", "created": created, "owned_by": "tenmon-ark"}))
+        .collect();
+    Json(json!({"object": "list", "data": data}))
+}
+
+fn convert(messages: Vec<InMessage>) -> Result<Vec<Message>, ApiError> {
+    if messages.is_empty() {
+        return Err(ApiError::validation("messages", "messages: must not be empty"));
+    }
+    messages
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let role = match m.role.as_str() {
+                "system" | "developer" => Role::System,
+                "user" => Role::User,
+                "assistant" => Role::Assistant,
+                other => {
+                    return Err(ApiError::validation(
+                        format!("messages[{i}].role"),
+                        format!("messages[{i}].role: unsupported role {other:?}"),
+                    ))
+                }
+            };
+            let text = match m.content {
+                Content::Text(t) => t,
+                Content::Parts(parts) => {
+                    parts.into_iter().filter(|p| p.kind == "text").filter_map(|p| p.text).collect::<Vec<_>>().join("\n")
+                }
+            };
+            Ok(Message::new(role, text))
+        })
+        .collect()
+}
+
+/// Chat Completions in the OpenAI wire format.
+#[utoipa::path(post, path = "/v1/chat/completions", tag = "openai", request_body = CompletionRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A chat.completion object, or chat.completion.chunk events with stream=true", body = Object),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid key", body = ErrorBody),
+        (status = 404, description = "No assistant of that name", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid field, or too long for the model", body = ErrorBody),
+        (status = 502, description = "The model service failed", body = ErrorBody),
+        (status = 503, description = "The model service is rate limiting", body = ErrorBody),
+        (status = 504, description = "The model service did not answer in time", body = ErrorBody),
+    ))]
+pub async fn chat_completions(
+    State(state): State<AppState>,
+    _caller: Caller,
+    ApiJson(req): ApiJson<CompletionRequest>,
+) -> Result<Response, ApiError> {
+    let assistant = state
+        .chat
+        .assistants()
+        .get(&req.model)
+        .ok_or_else(|| ApiError::NotFound(format!("model {:?} does not exist; see /v1/models", req.model)))?
+        .clone();
+    let mut messages = vec![Message::new(Role::System, assistant.system_prompt.clone())];
+    messages.extend(convert(req.messages)?);
+    let request = ChatRequest {
+        model: assistant.model.clone(),
+        messages,
+        max_tokens: req.max_completion_tokens.or(req.max_tokens).or(Some(state.config.llm.max_tokens)),
+        temperature: req.temperature.or(assistant.temperature),
+    };
+    let started = state.chat.upstreams().start(&request).await.map_err(llm_error)?;
+    let id = format!("chatcmpl-{}", uuid::Uuid::now_v7().simple());
+    let created = unix_now();
+    let model = assistant.id.clone();
+    if !req.stream {
+        let mut text = String::new();
+        let mut stream = started.stream;
+        while let Some(ev) = stream.next().await {
+            match ev.map_err(llm_error)? {
+                StreamEvent::Delta(t) => text.push_str(&t),
+                StreamEvent::Finish { finish_reason, usage } => {
+                    let usage = usage.unwrap_or(TokenUsage {
+                        prompt_tokens: request.messages.iter().map(|m| tenmon_chat::estimate_tokens(&m.content)).sum(),
+                        completion_tokens: tenmon_chat::estimate_tokens(&text),
+                    });
+                    return Ok(Json(json!({
+                        "id": id, "object": "chat.completion", "created": created, "model": model,
+                        "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": null}, "logprobs": null, "finish_reason": finish_reason}],
+                        "usage": {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens, "total_tokens": usage.prompt_tokens + usage.completion_tokens},
+                    }))
+                    .into_response());
+                }
+            }
+        }
+        return Err(ApiError::Upstream {
+            code: "upstream_unavailable".into(),
+            message: "the model service sent a broken response".into(),
+        });
+    }
+
+    let include_usage = req.stream_options.is_some_and(|o| o.include_usage);
+    let chunk = move |delta: Value, finish: Option<&str>| -> Event {
+        let mut body = json!({
+            "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
+        });
+        if include_usage {
+            body["usage"] = Value::Null;
+        }
+        Event::default().data(body.to_string())
+    };
+    let role = futures::stream::once(futures::future::ready(chunk(json!({"role": "assistant", "content": ""}), None)));
+    let (id2, model2) = (format!("chatcmpl-{}", uuid::Uuid::now_v7().simple()), assistant.id.clone());
+    let prompt_estimate: u32 = request.messages.iter().map(|m| tenmon_chat::estimate_tokens(&m.content)).sum();
+    let body = started
+        .stream
+        .scan((String::new(), false), move |(text, ended), ev| {
+            if *ended {
+                return futures::future::ready(None);
+            }
+            let out: Vec<Event> = match ev {
+                Ok(StreamEvent::Delta(t)) => {
+                    text.push_str(&t);
+                    vec![chunk(json!({"content": t}), None)]
+                }
+                Ok(StreamEvent::Finish { finish_reason, usage }) => {
+                    *ended = true;
+                    let mut out = vec![chunk(json!({}), Some(&finish_reason))];
+                    if include_usage {
+                        let u = usage.unwrap_or(TokenUsage { prompt_tokens: prompt_estimate, completion_tokens: tenmon_chat::estimate_tokens(text) });
+                        let usage_chunk = json!({
+                            "id": id2, "object": "chat.completion.chunk", "created": created, "model": model2, "choices": [],
+                            "usage": {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens, "total_tokens": u.prompt_tokens + u.completion_tokens},
+                        });
+                        out.push(Event::default().data(usage_chunk.to_string()));
+                    }
+                    out.push(Event::default().data("[DONE]"));
+                    out
+                }
+                Err(e) => {
+                    *ended = true;
+                    tracing::warn!(kind = e.kind(), "upstream failed mid-stream on /v1");
+                    vec![Event::default().data(json!({"error": {"message": e.to_string(), "type": "server_error", "code": e.code()}}).to_string())]
+                }
+            };
+            futures::future::ready(Some(futures::stream::iter(out)))
+        })
+        .flatten();
+    let stream = role.chain(body).map(Ok::<_, Infallible>);
+    let mut res = Sse::new(stream).keep_alive(KeepAlive::default()).into_response();
+    res.headers_mut().insert("x-accel-buffering", axum::http::HeaderValue::from_static("no"));
+    Ok(res)
+}

@@ -1,0 +1,149 @@
+//! `/v1/*` in the OpenAI wire format, and `/api/concierge`.
+
+use crate::helpers::{error_code, use_fakes, SseReader, TestApp};
+use serde_json::json;
+use tenmon_test_support::{Behavior, FakeOpenAi};
+
+const KEY: &str = "op-key-0123456789abcdef";
+
+async fn app(fake: &FakeOpenAi) -> TestApp {
+    TestApp::spawn_with(|c| {
+        use_fakes(c, &[fake]);
+        c.chat.api_key_hashes = vec![tenmon_ark::auth::hash_token(KEY)];
+    })
+    .await
+}
+
+#[tokio::test]
+async fn models_are_the_assistants() {
+    let fake = FakeOpenAi::start().await;
+    let app = app(&fake).await;
+    let res = app.get_auth("/v1/models", KEY).await;
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["object"], "list");
+    let ids: Vec<&str> = body["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["default", "concierge", "mnp-support"]);
+    let (status, _, _) = error_code(app.get("/v1/models").await).await;
+    assert_eq!(status, 401);
+    let (status, _, _) = error_code(app.get_auth("/v1/models", "op-key-wrong-000000000").await).await;
+    assert_eq!(status, 401);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn non_streamed_completion_has_the_openai_shape() {
+    let fake = FakeOpenAi::start_with(Behavior::reply("はい、できます。")).await;
+    let app = app(&fake).await;
+    let res = app
+        .post_json(
+            "/v1/chat/completions",
+            KEY,
+            json!({"model": "mnp-support", "messages": [{"role": "user", "content": "格安SIMでも番号そのまま？"}]}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["object"], "chat.completion");
+    assert!(body["id"].as_str().unwrap().starts_with("chatcmpl-"));
+    assert_eq!(body["model"], "mnp-support");
+    assert_eq!(body["choices"][0]["message"]["role"], "assistant");
+    assert_eq!(body["choices"][0]["message"]["content"], "はい、できます。");
+    assert_eq!(body["choices"][0]["finish_reason"], "stop");
+    assert_eq!(
+        body["usage"]["total_tokens"],
+        body["usage"]["prompt_tokens"].as_u64().unwrap() + body["usage"]["completion_tokens"].as_u64().unwrap()
+    );
+    // The assistant's system prompt went first; the client's message after it.
+    let sent = &fake.requests()[0]["messages"];
+    assert_eq!(sent[0]["role"], "system");
+    assert!(sent[0]["content"].as_str().unwrap().contains("MNP"));
+    assert_eq!(sent[1]["content"], "格安SIMでも番号そのまま？");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn streamed_completion_ends_with_usage_and_done() {
+    let fake = FakeOpenAi::start_with(Behavior::reply("番号はそのまま使えます。")).await;
+    let app = app(&fake).await;
+    let res = app
+        .post_json(
+            "/v1/chat/completions",
+            KEY,
+            json!({"model": "default", "stream": true, "stream_options": {"include_usage": true},
+                   "messages": [{"role": "user", "content": [{"type": "text", "text": "こんにちは"}]}]}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let raw = res.text().await.unwrap();
+    let datas: Vec<&str> = raw.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
+    assert_eq!(*datas.last().unwrap(), "[DONE]", "{raw}");
+    let chunks: Vec<serde_json::Value> =
+        datas[..datas.len() - 1].iter().map(|d| serde_json::from_str(d).unwrap()).collect();
+    assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
+    let text: String = chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
+    assert_eq!(text, "番号はそのまま使えます。");
+    let finish = chunks.iter().find(|c| c["choices"][0]["finish_reason"] == "stop").unwrap();
+    assert_eq!(finish["object"], "chat.completion.chunk");
+    let usage = chunks.last().unwrap();
+    assert_eq!(usage["choices"], json!([]));
+    assert!(usage["usage"]["completion_tokens"].as_u64().unwrap() > 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_model_and_bad_messages_are_clear_errors() {
+    let fake = FakeOpenAi::start().await;
+    let app = app(&fake).await;
+    let (status, code, _) = error_code(
+        app.post_json(
+            "/v1/chat/completions",
+            KEY,
+            json!({"model": "gpt-9", "messages": [{"role": "user", "content": "x"}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (404, "not_found"));
+    let (status, _, body) =
+        error_code(app.post_json("/v1/chat/completions", KEY, json!({"model": "default", "messages": []})).await).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("messages")));
+    let (status, _, body) = error_code(
+        app.post_json(
+            "/v1/chat/completions",
+            KEY,
+            json!({"model": "default", "messages": [{"role": "tool", "content": "x"}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("messages[0].role")));
+    assert!(fake.requests().is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn concierge_answers_as_json_or_sse() {
+    let fake = FakeOpenAi::start_with(Behavior::reply("ようこそ。ご案内します。")).await;
+    let app = app(&fake).await;
+    let token = app.session().await;
+    let body: serde_json::Value =
+        app.post_json("/api/concierge", &token, json!({"message": "何ができますか"})).await.json().await.unwrap();
+    assert_eq!(body["assistant"], "concierge");
+    assert_eq!(body["answer"], "ようこそ。ご案内します。");
+    assert!(fake.requests()[0]["messages"][0]["content"].as_str().unwrap().contains("コンシェルジュ"));
+    let res = app
+        .client
+        .post(app.url("/api/concierge"))
+        .bearer_auth(&token)
+        .header("accept", "text/event-stream")
+        .json(&json!({"message": "MNPの相談は？"}))
+        .send()
+        .await
+        .unwrap();
+    let events = SseReader::new(res).collect().await;
+    assert_eq!(events[0].event, "meta");
+    assert_eq!(events[0].data["assistant"], "concierge");
+    assert_eq!(events.last().unwrap().event, "done");
+    app.stop().await;
+}
