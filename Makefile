@@ -29,8 +29,9 @@ test-rust:
 	cargo test --workspace --locked --no-fail-fast
 
 test-python: venv
-	cargo build --locked -p tenmon-ark
-	TENMON_ARK_BIN=$(DEBUG_BIN) $(PY) -m pytest -q tests/python
+	cargo build --locked -p tenmon-ark -p tenmon-test-support --bins
+	TENMON_ARK_BIN=$(DEBUG_BIN) TENMON_FAKE_OPENAI_BIN=$(CARGO_TARGET_DIR)/debug/fake-openai \
+		$(PY) -m pytest -q tests/python
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: tests/python/requirements.txt

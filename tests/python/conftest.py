@@ -17,6 +17,27 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+API_KEY = "contract-test-key-0123456789"
+
+
+class FakeOpenAi:
+    """The Rust fake OpenAI server (crates/test-support), as a process."""
+
+    def __init__(self):
+        binary = os.environ.get("TENMON_FAKE_OPENAI_BIN")
+        if not binary or not os.path.exists(binary):
+            raise RuntimeError("TENMON_FAKE_OPENAI_BIN must point at the fake-openai binary (make test sets it)")
+        self.proc = subprocess.Popen([binary], stdout=subprocess.PIPE, text=True)
+        self.base_url = self.proc.stdout.readline().strip()
+        if not self.base_url.startswith("http://"):
+            self.proc.kill()
+            raise RuntimeError("fake-openai did not start")
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
 class Server:
     def __init__(self, env: dict[str, str] | None = None):
         binary = os.environ.get("TENMON_ARK_BIN")
@@ -55,9 +76,16 @@ class Server:
         return self.proc.wait()
 
 
+@pytest.fixture(scope="session")
+def fake_openai():
+    fake = FakeOpenAi()
+    yield fake
+    fake.stop()
+
+
 @pytest.fixture
-def server():
-    s = Server()
+def server(fake_openai):
+    s = Server({"OPENAI_BASE_URL": fake_openai.base_url, "OPENAI_API_KEY": "sk-fake", "API_KEYS": API_KEY})
     yield s
     code = s.stop()
     assert code == 0, f"server exited {code}:\n{s.logs()}"

@@ -1,6 +1,6 @@
 //! Who is calling. One extractor reads every credential form (the session cookie,
-//! `Authorization: Bearer`, `x-api-key`) through one code path; a request that
-//! presents two different credentials is refused rather than guessed at.
+//! `Authorization: Bearer`, `x-api-key`) through one code path, and examines exactly
+//! one of them, so no route can check a key on one path and skip it on another.
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -50,25 +50,20 @@ fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// The one place credentials are read from a request.
+/// The one place credentials are read from a request. Exactly one is examined, by a
+/// fixed precedence: `Authorization: Bearer`, then `x-api-key`, then the session
+/// cookie. An explicit header that fails is a 401; it never falls back to a cookie.
 pub fn presented_token(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let bearer = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim);
-    let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim);
-    let cookie = cookie_value(headers, SESSION_COOKIE);
-    let mut found: Option<&str> = None;
-    for candidate in [bearer, api_key, cookie].into_iter().flatten() {
-        match found {
-            Some(prev) if prev != candidate => {
-                return Err(ApiError::BadRequest("conflicting credentials: send one token".into()));
-            }
-            _ => found = Some(candidate),
-        }
+    if let Some(value) = headers.get(AUTHORIZATION) {
+        let value = value.to_str().map_err(|_| ApiError::Unauthorized)?;
+        let token =
+            value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).ok_or(ApiError::Unauthorized)?;
+        return Ok(Some(token.trim().to_string()));
     }
-    Ok(found.map(str::to_string))
+    if let Some(value) = headers.get("x-api-key") {
+        return Ok(Some(value.to_str().map_err(|_| ApiError::Unauthorized)?.trim().to_string()));
+    }
+    Ok(cookie_value(headers, SESSION_COOKIE).map(str::to_string))
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -114,15 +109,17 @@ mod tests {
     use axum::http::HeaderValue;
 
     #[test]
-    fn one_path_for_every_credential_form() {
+    fn one_credential_by_fixed_precedence() {
         let mut h = HeaderMap::new();
         assert_eq!(presented_token(&h).unwrap(), None);
-        h.insert(COOKIE, HeaderValue::from_static("theme=dark; tenmon_session=abc"));
-        assert_eq!(presented_token(&h).unwrap().as_deref(), Some("abc"));
-        h.insert(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
-        assert_eq!(presented_token(&h).unwrap().as_deref(), Some("abc"), "same token twice is fine");
-        h.insert("x-api-key", HeaderValue::from_static("other"));
-        assert!(presented_token(&h).is_err(), "two different tokens are refused");
+        h.insert(COOKIE, HeaderValue::from_static("theme=dark; tenmon_session=from-cookie"));
+        assert_eq!(presented_token(&h).unwrap().as_deref(), Some("from-cookie"));
+        h.insert("x-api-key", HeaderValue::from_static("from-key-header"));
+        assert_eq!(presented_token(&h).unwrap().as_deref(), Some("from-key-header"));
+        h.insert(AUTHORIZATION, HeaderValue::from_static("Bearer from-bearer"));
+        assert_eq!(presented_token(&h).unwrap().as_deref(), Some("from-bearer"));
+        h.insert(AUTHORIZATION, HeaderValue::from_static("Basic dXNlcjpwYXNz"));
+        assert!(presented_token(&h).is_err(), "a non-bearer Authorization is refused, not skipped");
     }
 
     #[test]

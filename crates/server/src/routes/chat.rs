@@ -27,11 +27,14 @@ use utoipa::ToSchema;
 pub struct ChatBody {
     /// Continue this conversation; omit to start a new one.
     pub conversation_id: Option<String>,
-    /// The user's message (1 to CHAT_MAX_MESSAGE_CHARS characters).
+    /// The user's message (1 to CHAT_MAX_MESSAGE_CHARS characters, not blank).
+    #[schema(min_length = 1, pattern = r"[^\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")]
     pub message: String,
     /// `default`, `concierge` or `mnp-support` (default: the conversation's, or `default`).
+    #[schema(pattern = "^(default|concierge|mnp-support)$")]
     pub assistant: Option<String>,
     /// Ask for a specific model.
+    #[schema(min_length = 1, max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f]+$")]
     pub model: Option<String>,
 }
 
@@ -51,6 +54,19 @@ pub struct ChatAnswer {
     pub latency_ms: u64,
     #[schema(value_type = Vec<Object>)]
     pub sources: serde_json::Value,
+}
+
+/// One Server-Sent Event of a chat turn. `data` is JSON: `meta` {conversation_id,
+/// user_message_id, message_id, assistant, model}; `delta` {text}; `sources`
+/// {sources}; `done` {status, finish_reason, usage, latency_ms, …}; `error` {code, message}.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TurnEvent {
+    #[schema(pattern = "^(meta|delta|sources|done|error)$")]
+    pub event: String,
+    /// The event log sequence; send it back as `Last-Event-ID` to resume.
+    pub id: Option<String>,
+    #[schema(content_media_type = "application/json")]
+    pub data: String,
 }
 
 /// The state of a message after a cancel request.
@@ -240,7 +256,7 @@ pub async fn post_chat(
 #[utoipa::path(post, path = "/api/chat/stream", tag = "chat", request_body = ChatBody,
     security(("bearer" = []), ("session_cookie" = [])),
     responses(
-        (status = 200, description = "Events: meta, delta, sources, done, error", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Events: meta, delta, sources, done, error", content_type = "text/event-stream", body = TurnEvent),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid session", body = ErrorBody),
         (status = 404, description = "No such conversation of the caller", body = ErrorBody),
@@ -274,11 +290,11 @@ fn last_event_id(headers: &HeaderMap) -> Result<i64, ApiError> {
 #[utoipa::path(get, path = "/api/chat/stream/{message_id}", tag = "chat",
     params(
         ("message_id" = String, Path, description = "The assistant message id from `meta`"),
-        ("Last-Event-ID" = Option<String>, Header, description = "The last event id received"),
+        ("Last-Event-ID" = Option<String>, Header, description = "The last event id received", nullable = false, pattern = "^[0-9]{0,18}$"),
     ),
     security(("bearer" = []), ("session_cookie" = [])),
     responses(
-        (status = 200, description = "The rest of the turn's events", content_type = "text/event-stream", body = String),
+        (status = 200, description = "The rest of the turn's events", content_type = "text/event-stream", body = TurnEvent),
         (status = 400, description = "Bad Last-Event-ID", body = ErrorBody),
         (status = 401, description = "No valid session", body = ErrorBody),
         (status = 404, description = "No such message of the caller", body = ErrorBody),
@@ -306,8 +322,7 @@ pub async fn resume_stream(
         .messages(&caller.subject_id, &conv.id)
         .await?
         .into_iter()
-        .filter(|m| m.role == "user" && m.seq < msg.seq)
-        .next_back()
+        .rfind(|m| m.role == "user" && m.seq < msg.seq)
         .map(|m| m.id)
         .unwrap_or_default();
     let started = TurnStarted {
@@ -327,6 +342,7 @@ pub async fn resume_stream(
     security(("bearer" = []), ("session_cookie" = [])),
     responses(
         (status = 200, description = "The message's status afterwards", body = CancelResult),
+        (status = 400, description = "Malformed id or credentials", body = ErrorBody),
         (status = 401, description = "No valid session", body = ErrorBody),
         (status = 404, description = "No such message of the caller", body = ErrorBody),
     ))]

@@ -18,6 +18,7 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct ConciergeBody {
     pub conversation_id: Option<String>,
+    #[schema(min_length = 1, pattern = r"[^\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")]
     pub message: String,
 }
 
@@ -25,7 +26,8 @@ pub struct ConciergeBody {
 #[utoipa::path(post, path = "/api/concierge", tag = "chat", request_body = ConciergeBody,
     security(("bearer" = []), ("session_cookie" = [])),
     responses(
-        (status = 200, description = "The answer as JSON, or events (meta, delta, sources, done, error) with Accept: text/event-stream", body = ChatAnswer),
+        (status = 200, description = "The answer as JSON, or events (meta, delta, sources, done, error) with Accept: text/event-stream",
+            content((ChatAnswer = "application/json"), (crate::routes::chat::TurnEvent = "text/event-stream"))),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid session", body = ErrorBody),
         (status = 404, description = "No such conversation of the caller", body = ErrorBody),

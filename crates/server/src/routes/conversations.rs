@@ -55,7 +55,12 @@ pub struct ListParams {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RenameBody {
-    /// 1 to 200 characters.
+    /// 1 to 200 characters, not blank.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub title: String,
 }
 
@@ -161,6 +166,7 @@ async fn owned(state: &AppState, caller: &Caller, id: &str) -> Result<Conversati
     security(("bearer" = []), ("session_cookie" = [])),
     responses(
         (status = 200, description = "The conversation", body = Conversation),
+        (status = 400, description = "Malformed id or credentials", body = ErrorBody),
         (status = 401, description = "No valid session", body = ErrorBody),
         (status = 404, description = "No such conversation of the caller", body = ErrorBody),
     ))]
@@ -215,6 +221,7 @@ pub async fn rename_conversation(
     security(("bearer" = []), ("session_cookie" = [])),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 400, description = "Malformed id or credentials", body = ErrorBody),
         (status = 401, description = "No valid session", body = ErrorBody),
         (status = 404, description = "No such conversation of the caller", body = ErrorBody),
         (status = 409, description = "Changed concurrently; retry", body = ErrorBody),
@@ -235,6 +242,7 @@ pub async fn delete_conversation(
     security(("bearer" = []), ("session_cookie" = [])),
     responses(
         (status = 200, description = "The messages", body = MessageList),
+        (status = 400, description = "Malformed id or credentials", body = ErrorBody),
         (status = 401, description = "No valid session", body = ErrorBody),
         (status = 404, description = "No such conversation of the caller", body = ErrorBody),
     ))]

@@ -41,6 +41,7 @@ pub struct ContentPart {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct InMessage {
     /// `system`, `developer`, `user` or `assistant`.
+    #[schema(pattern = "^(system|developer|user|assistant)$")]
     pub role: String,
     pub content: Content,
 }
@@ -54,14 +55,33 @@ pub struct StreamOptions {
 /// An OpenAI Chat Completions request. `model` names an assistant (see `/v1/models`).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CompletionRequest {
+    #[schema(pattern = "^(default|concierge|mnp-support)$")]
     pub model: String,
+    #[schema(min_items = 1)]
     pub messages: Vec<InMessage>,
     #[serde(default)]
     pub stream: bool,
     pub stream_options: Option<StreamOptions>,
+    /// 1 to 1,000,000.
+    #[serde(default, deserialize_with = "token_limit")]
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub max_tokens: Option<u32>,
+    /// 1 to 1,000,000; wins over `max_tokens`.
+    #[serde(default, deserialize_with = "token_limit")]
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub max_completion_tokens: Option<u32>,
+    /// 0 to 2.
+    #[schema(minimum = 0, maximum = 2)]
     pub temperature: Option<f32>,
+}
+
+/// A token limit: an integer (JSON allows `512.0`) from 1 to 1,000,000.
+fn token_limit<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<u32>, D::Error> {
+    let Some(v) = Option::<f64>::deserialize(de)? else { return Ok(None) };
+    if v.fract() != 0.0 || !(1.0..=1_000_000.0).contains(&v) {
+        return Err(serde::de::Error::custom("must be an integer from 1 to 1000000"));
+    }
+    Ok(Some(v as u32))
 }
 
 fn llm_error(e: LlmError) -> ApiError {
@@ -70,6 +90,12 @@ fn llm_error(e: LlmError) -> ApiError {
 
 fn unix_now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// One event of a streamed completion: `data` is a `chat.completion.chunk` or `[DONE]`.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct CompletionChunkEvent {
+    pub data: String,
 }
 
 /// The assistants, as models.
@@ -125,7 +151,8 @@ fn convert(messages: Vec<InMessage>) -> Result<Vec<Message>, ApiError> {
 #[utoipa::path(post, path = "/v1/chat/completions", tag = "openai", request_body = CompletionRequest,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "A chat.completion object, or chat.completion.chunk events with stream=true", body = Object),
+        (status = 200, description = "A chat.completion object, or chat.completion.chunk events with stream=true",
+            content((Object = "application/json"), (CompletionChunkEvent = "text/event-stream"))),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid key", body = ErrorBody),
         (status = 404, description = "No assistant of that name", body = ErrorBody),
@@ -147,6 +174,11 @@ pub async fn chat_completions(
         .get(&req.model)
         .ok_or_else(|| ApiError::NotFound(format!("model {:?} does not exist; see /v1/models", req.model)))?
         .clone();
+    if let Some(t) = req.temperature {
+        if !(0.0..=2.0).contains(&t) {
+            return Err(ApiError::validation("temperature", "temperature: must be between 0 and 2"));
+        }
+    }
     let mut messages = vec![Message::new(Role::System, assistant.system_prompt.clone())];
     messages.extend(convert(req.messages)?);
     let request = ChatRequest {
