@@ -48,8 +48,9 @@ fmt:
 
 ## Benchmarks: results with the machine and the command go to bench/results/.
 bench:
-	cargo build --release --locked -p tenmon-ark
+	cargo build --release --locked -p tenmon-ark -p tenmon-test-support --bins
 	bash bench/foundation.sh $(RELEASE_BIN)
+	python3 bench/chat.py $(RELEASE_BIN) $(CARGO_TARGET_DIR)/release/fake-openai
 
 clean:
 	cargo clean

@@ -29,7 +29,7 @@ def test_schemathesis_finds_no_5xx_and_every_response_conforms(server):
             "--checks", "all",
             "--max-examples", os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "40"),
             "--seed", "1",
-            "--workers", "2",
+            "--workers", "1",  # CPython 3.11.7 ast.parse races between threads inside Hypothesis
             "--no-color",
         ],
         capture_output=True,

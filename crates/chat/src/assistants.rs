@@ -86,11 +86,45 @@ impl Assistants {
         }
     }
 
+    /// Add assistants, replacing built-ins of the same id.
+    pub fn with(mut self, extra: Vec<Assistant>) -> Self {
+        for a in extra {
+            match self.list.iter_mut().find(|x| x.id == a.id) {
+                Some(slot) => *slot = a,
+                None => self.list.push(a),
+            }
+        }
+        self
+    }
+
+    /// A regular expression matching exactly the assistant ids (for the API schema).
+    pub fn id_pattern(&self) -> String {
+        let ids: Vec<&str> = self.list.iter().map(|a| a.id.as_str()).collect();
+        format!("^({})$", ids.join("|"))
+    }
+
     pub fn get(&self, id: &str) -> Option<&Assistant> {
         self.list.iter().find(|a| a.id == id)
     }
 
     pub fn all(&self) -> &[Assistant] {
         &self.list
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_assistants_replace_and_extend() {
+        let mut custom = Assistants::builtin().get("default").unwrap().clone();
+        custom.system_prompt = "custom".into();
+        let mut extra = custom.clone();
+        extra.id = "sales".into();
+        let all = Assistants::builtin().with(vec![custom, extra]);
+        assert_eq!(all.get("default").unwrap().system_prompt, "custom");
+        assert!(all.get("sales").is_some());
+        assert_eq!(all.id_pattern(), "^(default|concierge|mnp-support|sales)$");
     }
 }

@@ -58,7 +58,7 @@ impl AppState {
         let chat = ChatService::new(
             store.clone(),
             upstreams(&config),
-            Assistants::builtin(),
+            Assistants::builtin().with(config.assistants.iter().map(|a| a.0.clone()).collect()),
             tasks.clone(),
             hard_stop.clone(),
             ChatSettings {

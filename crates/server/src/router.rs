@@ -41,6 +41,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(chat::resume_stream))
         .routes(routes!(chat::cancel_turn))
         .routes(routes!(concierge::post_concierge))
+        .routes(routes!(session::list_assistants))
         .routes(routes!(openai_compat::list_models))
         .routes(routes!(openai_compat::chat_completions))
         .split_for_parts()
@@ -72,7 +73,12 @@ fn cors(origins: &CorsOrigins) -> Option<CorsLayer> {
 /// The whole application.
 pub fn build(state: AppState) -> Router {
     let (api, spec) = api();
-    let spec = openapi::Spec(Arc::new(serde_json::to_value(&spec).unwrap_or_default()));
+    // The schema lists the built-in assistants; this server may have more from its
+    // config file, and its document must say exactly which.
+    let builtin = tenmon_chat::Assistants::builtin().id_pattern();
+    let text =
+        serde_json::to_string(&spec).unwrap_or_default().replace(&builtin, &state.chat.assistants().id_pattern());
+    let spec = openapi::Spec(Arc::new(serde_json::from_str(&text).unwrap_or_default()));
     let cfg = &state.config.server;
     let limit = cfg.body_limit;
 

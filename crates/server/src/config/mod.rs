@@ -166,6 +166,11 @@ pub struct ChatConfig {
     pub api_key_hashes: Vec<String>,
 }
 
+/// An assistant defined in the config file (`[[assistants]]`); one with a built-in's
+/// id replaces it.
+#[derive(Debug, Clone)]
+pub struct AssistantConfig(pub tenmon_chat::Assistant);
+
 /// All settings, parsed once.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -176,6 +181,8 @@ pub struct Config {
     pub health: HealthConfig,
     pub llm: LlmConfig,
     pub chat: ChatConfig,
+    /// Assistants from the config file.
+    pub assistants: Vec<AssistantConfig>,
     /// Bearer token required on `/metrics` when set.
     pub metrics_token: Option<SecretString>,
     /// Every setting as resolved, secrets blanked (for `check-config`).
@@ -266,6 +273,7 @@ impl Config {
         let disk_min_free_mb: u64 = src.parse("HEALTH_DISK_MIN_FREE_MB", 256, "a size in MiB")?;
         let metrics_token = src.secret("METRICS_TOKEN");
         let llm = llm(src)?;
+        let assistants = assistants(src)?;
         let chat = ChatConfig {
             history_token_budget: src.parse("CHAT_HISTORY_TOKEN_BUDGET", 6000, "a number of tokens")?,
             max_message_chars: src.parse("CHAT_MAX_MESSAGE_CHARS", 16_000, "a number of characters")?,
@@ -296,6 +304,7 @@ impl Config {
             health: HealthConfig { disk_min_free_bytes: disk_min_free_mb * 1024 * 1024 },
             llm,
             chat,
+            assistants,
             metrics_token,
             resolved,
             warnings,
@@ -333,6 +342,56 @@ fn api_keys(src: &Source) -> Result<Vec<String>, ConfigError> {
             return Err(ConfigError::new("API_KEYS", "each key must be at least 16 characters"));
         }
         out.push(sha2::Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect());
+    }
+    Ok(out)
+}
+
+fn assistants(src: &Source) -> Result<Vec<AssistantConfig>, ConfigError> {
+    let Some(list) = src.tables.get("assistants") else { return Ok(Vec::new()) };
+    let list =
+        list.as_array().ok_or_else(|| ConfigError::new("assistants", "must be an array of tables ([[assistants]])"))?;
+    let mut out = Vec::new();
+    for (i, item) in list.iter().enumerate() {
+        let var = |k: &str| format!("assistants[{i}].{k}");
+        let t = item.as_table().ok_or_else(|| ConfigError::new(format!("assistants[{i}]"), "must be a table"))?;
+        let text = |k: &str| t.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let id = text("id").ok_or_else(|| ConfigError::new(var("id"), "is required"))?;
+        if id.is_empty()
+            || id.len() > 64
+            || !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(ConfigError::new(var("id"), "must be 1 to 64 of a-z, 0-9 and -"));
+        }
+        let system_prompt =
+            text("system_prompt").ok_or_else(|| ConfigError::new(var("system_prompt"), "is required"))?;
+        let temperature = match t.get("temperature") {
+            None => None,
+            Some(v) => {
+                let f = v.as_float().or_else(|| v.as_integer().map(|n| n as f64));
+                match f {
+                    Some(f) if (0.0..=2.0).contains(&f) => Some(f as f32),
+                    _ => return Err(ConfigError::new(var("temperature"), "must be a number from 0 to 2")),
+                }
+            }
+        };
+        let knowledge_bases = match t.get("knowledge_bases") {
+            None => Vec::new(),
+            Some(v) => v
+                .as_array()
+                .and_then(|a| a.iter().map(|x| x.as_str().map(str::to_string)).collect::<Option<Vec<_>>>())
+                .ok_or_else(|| ConfigError::new(var("knowledge_bases"), "must be a list of names"))?,
+        };
+        out.push(AssistantConfig(tenmon_chat::Assistant {
+            name_ja: text("name_ja").unwrap_or_else(|| id.clone()),
+            name_en: text("name_en").unwrap_or_else(|| id.clone()),
+            id,
+            system_prompt,
+            model: text("model"),
+            temperature,
+            knowledge_bases,
+            greeting_ja: text("greeting_ja").unwrap_or_default(),
+            greeting_en: text("greeting_en").unwrap_or_default(),
+        }));
     }
     Ok(out)
 }
@@ -563,6 +622,19 @@ mod tests {
         assert_eq!(c.llm.upstreams.len(), 2);
         assert_eq!(c.llm.upstreams[1].model, "backup");
         assert!(!format!("{c:?}").contains("\"k\""));
+    }
+
+    #[test]
+    fn assistants_from_the_config_file() {
+        let table: toml::Table = "[[assistants]]\nid = \"sales\"\nsystem_prompt = \"売る\"\ntemperature = 0.3\nknowledge_bases = [\"mnp\"]\n".parse().unwrap();
+        let src = Source::from_layers(HashMap::new(), HashMap::new(), HashMap::new(), table);
+        let c = Config::from_source(&src).unwrap();
+        assert_eq!(c.assistants[0].0.id, "sales");
+        assert_eq!(c.assistants[0].0.knowledge_bases, vec!["mnp".to_string()]);
+        let bad: toml::Table = "[[assistants]]\nid = \"Bad Id\"\nsystem_prompt = \"x\"\n".parse().unwrap();
+        let err =
+            Config::from_source(&Source::from_layers(HashMap::new(), HashMap::new(), HashMap::new(), bad)).unwrap_err();
+        assert_eq!(err.var, "assistants[0].id");
     }
 
     /// `.env.example` must document every variable the binary reads.

@@ -77,3 +77,41 @@ pub async fn create_session(State(state): State<AppState>) -> Result<Response, A
 pub async fn get_session(caller: Caller) -> Json<SessionInfo> {
     Json(SessionInfo { session_id: caller.session_id, kind: caller.kind, expires_at: rfc3339(caller.expires_at_ms) })
 }
+
+/// An assistant, as the UI shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssistantView {
+    pub id: String,
+    pub name_ja: String,
+    pub name_en: String,
+    pub greeting_ja: String,
+    pub greeting_en: String,
+    /// Knowledge bases it answers from.
+    pub knowledge_bases: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssistantList {
+    pub assistants: Vec<AssistantView>,
+}
+
+/// The assistants a caller can pick.
+#[utoipa::path(get, path = "/api/assistants", tag = "sessions",
+    responses((status = 200, description = "The assistants", body = AssistantList)))]
+pub async fn list_assistants(State(state): State<AppState>) -> Json<AssistantList> {
+    let assistants = state
+        .chat
+        .assistants()
+        .all()
+        .iter()
+        .map(|a| AssistantView {
+            id: a.id.clone(),
+            name_ja: a.name_ja.clone(),
+            name_en: a.name_en.clone(),
+            greeting_ja: a.greeting_ja.clone(),
+            greeting_en: a.greeting_en.clone(),
+            knowledge_bases: a.knowledge_bases.clone(),
+        })
+        .collect();
+    Json(AssistantList { assistants })
+}

@@ -147,3 +147,36 @@ async fn concierge_answers_as_json_or_sse() {
     assert_eq!(events.last().unwrap().event, "done");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn config_file_assistants_are_listed_usable_and_in_the_spec() {
+    let fake = FakeOpenAi::start_with(Behavior::reply("営業です。")).await;
+    let app = TestApp::spawn_with(|c| {
+        use_fakes(c, &[&fake]);
+        c.chat.api_key_hashes = vec![tenmon_ark::auth::hash_token(KEY)];
+        let mut sales = tenmon_chat::Assistants::builtin().get("default").unwrap().clone();
+        sales.id = "sales".into();
+        sales.system_prompt = "あなたは営業担当です。".into();
+        c.assistants = vec![tenmon_ark::config::AssistantConfig(sales)];
+    })
+    .await;
+    let list: serde_json::Value = app.get("/api/assistants").await.json().await.unwrap();
+    let ids: Vec<&str> = list["assistants"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["default", "concierge", "mnp-support", "sales"]);
+    assert!(list.to_string().find("system_prompt").is_none(), "system prompts stay on the server");
+    let spec: serde_json::Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    assert_eq!(
+        spec["components"]["schemas"]["ChatBody"]["properties"]["assistant"]["pattern"],
+        "^(default|concierge|mnp-support|sales)$"
+    );
+    let res = app
+        .post_json(
+            "/v1/chat/completions",
+            KEY,
+            json!({"model": "sales", "messages": [{"role": "user", "content": "x"}]}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(fake.requests()[0]["messages"][0]["content"], "あなたは営業担当です。");
+    app.stop().await;
+}

@@ -1,0 +1,218 @@
+"""Chat engine benchmarks, side by side in one run against the fake upstream:
+
+1. req/s and p50/p99 of a non-streamed turn: direct to the fake upstream, through
+   /v1/chat/completions, and through /api/chat (persisted to SQLite), at c=16 and c=64;
+2. time to first token added by the server on a streamed turn (/api/chat/stream vs
+   the fake upstream's own stream);
+3. concurrent streams held (fake upstream at 50 ms per token) and RSS per stream.
+
+Usage: python3 bench/chat.py TENMON_ARK_BIN FAKE_OPENAI_BIN [STREAMS]
+"""
+
+import asyncio
+import datetime
+import json
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+BIN, FAKE = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+STREAMS = int(sys.argv[3]) if len(sys.argv) > 3 else 2000
+KEY = "bench-key-0123456789abcdef"
+DURATION = os.environ.get("BENCH_DURATION", "10s")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    mem = next((l.split(":", 1)[1].strip() for l in open("/proc/meminfo") if l.startswith("MemTotal")), "?")
+    return f"{os.cpu_count()} cores, {cpu}, {mem} RAM, Linux {platform.release()}"
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+
+def start_fake(delay_ms=0):
+    p = subprocess.Popen([FAKE, "--delay-ms", str(delay_ms)], stdout=subprocess.PIPE, text=True)
+    return p, p.stdout.readline().strip()
+
+
+def start_server(tmp, upstream):
+    port = free_port()
+    env = {"PATH": "/usr/bin:/bin", "PORT": str(port), "LOG_LEVEL": "warn", "LOG_FORMAT": "json",
+           "OPENAI_BASE_URL": upstream, "OPENAI_API_KEY": "sk-bench", "API_KEYS": KEY}
+    p = subprocess.Popen([BIN], cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "log"), "w"))
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(400):
+        try:
+            urllib.request.urlopen(base + "/health/live", timeout=1).read()
+            return p, base
+        except OSError:
+            time.sleep(0.025)
+    raise RuntimeError("server did not start")
+
+
+def wrk(url, body, token, conns):
+    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    auth = f'wrk.headers["Authorization"] = "Bearer {token}"\n' if token else ""
+    script.write(f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(body))}\n'
+                 f'wrk.headers["Content-Type"] = "application/json"\n{auth}')
+    script.close()
+    cmd = ["wrk", "-t2", f"-c{conns}", f"-d{DURATION}", "--latency", "-s", script.name, url]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rps, lat.get("50"), lat.get("99"), int(bad.group(1)) if bad else 0, " ".join(cmd)
+
+
+def to_ms(v):
+    m = re.match(r"([\d.]+)(us|ms|s)", v)
+    n = float(m.group(1))
+    return n / 1000 if m.group(2) == "us" else n * 1000 if m.group(2) == "s" else n
+
+
+def first_token_ms(url, body, headers):
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json", **headers})
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(req) as r:
+        while True:
+            line = r.readline()
+            if not line:
+                raise RuntimeError("no delta")
+            if line.startswith(b"event: delta") or (line.startswith(b"data: {") and b'"content":"' in line and b'"content":""' not in line):
+                return (time.perf_counter() - t0) * 1000
+
+
+async def hold_streams(base, token, n):
+    """Open n streams at once; return (opened, RSS after all started)."""
+    body = json.dumps({"message": "予約番号の有効期限は？"}).encode()
+    host, port = base.replace("http://", "").split(":")
+    opened, writers = 0, []
+
+    async def one():
+        nonlocal opened
+        r, w = await asyncio.open_connection(host, int(port))
+        req = (f"POST /api/chat/stream HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+               f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+        w.write(req)
+        await w.drain()
+        while True:
+            line = await r.readline()
+            if not line or line.startswith(b"event: delta"):
+                break
+        opened += 1
+        writers.append(w)
+
+    sem = asyncio.Semaphore(256)
+
+    async def limited():
+        async with sem:
+            await one()
+
+    await asyncio.gather(*(limited() for _ in range(n)), return_exceptions=True)
+    return opened, writers
+
+
+def main():
+    results = []
+    fake, upstream = start_fake()
+    tmp = tempfile.mkdtemp()
+    server, base = start_server(tmp, upstream)
+    token = json.load(urllib.request.urlopen(urllib.request.Request(base + "/api/session", method="POST")))["token"]
+    oa_body = {"model": "gpt-fake", "messages": [{"role": "user", "content": "予約番号の有効期限は？"}]}
+    v1_body = {"model": "mnp-support", "messages": [{"role": "user", "content": "予約番号の有効期限は？"}]}
+    chat_body = {"message": "予約番号の有効期限は？"}
+    table = {}
+    for conns in (16, 64):
+        for name, url, body, tok in (
+            ("direct to the fake upstream", upstream + "/chat/completions", oa_body, None),
+            ("through /v1/chat/completions", base + "/v1/chat/completions", v1_body, KEY),
+            ("through /api/chat (persisted, SQLite)", base + "/api/chat", chat_body, token),
+        ):
+            table[(name, conns)] = wrk(url, body, tok, conns)
+    rss_after_load = rss_kib(server.pid)
+
+    # Time to first token, sequential, median of 50.
+    direct, through = [], []
+    for _ in range(50):
+        direct.append(first_token_ms(upstream + "/chat/completions", {**oa_body, "stream": True}, {}))
+        through.append(first_token_ms(base + "/api/chat/stream", chat_body, {"Authorization": f"Bearer {token}"}))
+    server.terminate(); server.wait(); fake.terminate(); fake.wait()
+
+    # Concurrent streams with a slow upstream.
+    slow, slow_url = start_fake(50)
+    tmp2 = tempfile.mkdtemp()
+    server2, base2 = start_server(tmp2, slow_url)
+    token2 = json.load(urllib.request.urlopen(urllib.request.Request(base2 + "/api/session", method="POST")))["token"]
+    idle = rss_kib(server2.pid)
+    t0 = time.perf_counter()
+    opened, writers = asyncio.run(hold_streams(base2, token2, STREAMS))
+    held_rss = rss_kib(server2.pid)
+    open_s = time.perf_counter() - t0
+    server2.terminate(); server2.wait(); slow.terminate(); slow.wait()
+
+    lines = []
+    for (name, conns), (rps, p50, p99, bad, cmd) in table.items():
+        lines.append(f"| {name} | {conns} | {rps:,.0f} | {p50} | {p99} | {bad} |")
+    def ratio(c):
+        d = table[("direct to the fake upstream", c)]
+        v = table[("through /v1/chat/completions", c)]
+        a = table[("through /api/chat (persisted, SQLite)", c)]
+        return (f"c={c}: /v1 = {v[0] / d[0]:.2f}× direct req/s, p99 +{to_ms(v[2]) - to_ms(d[2]):.2f} ms; "
+                f"/api/chat = {a[0] / d[0]:.2f}× direct req/s ({a[0]:,.0f} turns/s)")
+    report = f"""# Chat engine benchmark, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC
+
+- Machine: {machine()}
+- Command: `make bench` (bench/chat.py, release builds of tenmon-ark and fake-openai)
+- Load: wrk -t2 -d{DURATION} with a POST body; the load tool, the fake upstream and the
+  server share the 2 cores.
+
+## Non-streamed turns, side by side
+
+| path | connections | req/s | p50 | p99 | non-2xx |
+| --- | --- | --- | --- | --- | --- |
+{chr(10).join(lines)}
+
+- {ratio(16)}
+- {ratio(64)}
+- Server RSS after the load: {rss_after_load / 1024:.1f} MiB
+
+Targets: /v1 at least 0.25× direct req/s and under 2 ms added p99 at c=64; /api/chat at
+least 3,000 persisted turns/s on SQLite.
+
+## Time to first token (sequential, median of 50)
+
+- Fake upstream's own stream: {statistics.median(direct):.2f} ms
+- Through /api/chat/stream (session check, two appends, then the first delta): {statistics.median(through):.2f} ms
+- Added by the server: {statistics.median(through) - statistics.median(direct):.2f} ms
+
+## Concurrent streams (fake upstream at 50 ms per token)
+
+- Asked for {STREAMS} streams; {opened} reached their first delta in {open_s:.1f} s
+- RSS idle {idle / 1024:.1f} MiB → {held_rss / 1024:.1f} MiB while holding them:
+  {(held_rss - idle) / max(opened, 1):.1f} KiB per stream
+"""
+    os.makedirs("bench/results", exist_ok=True)
+    path = f"bench/results/chat-{datetime.date.today():%Y-%m-%d}.md"
+    with open(path, "w") as f:
+        f.write(report)
+    print(report)
+    print("written to", path)
+
+
+main()
