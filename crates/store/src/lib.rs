@@ -6,11 +6,13 @@
 
 mod error;
 mod events;
+mod kb;
 mod sqlite;
 mod url;
 
 pub use error::StoreError;
 pub use events::{ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, SessionRow, StoredEvent, Usage};
+pub use kb::{KbEntryRow, KnowledgeBaseRow, UnansweredRow};
 pub use sqlite::SqliteStore;
 pub use url::{Backend, DatabaseUrl};
 
@@ -100,6 +102,43 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Assistant messages still marked as streaming: (conversation id, message id).
     /// At start-up these are turns a crash left behind.
     async fn streaming_messages(&self) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// All knowledge bases.
+    async fn kb_bases(&self) -> Result<Vec<KnowledgeBaseRow>, StoreError>;
+
+    /// Create or update a knowledge base.
+    async fn kb_put_base(&self, base: &KnowledgeBaseRow) -> Result<(), StoreError>;
+
+    /// Delete a knowledge base and its entries; false if it did not exist.
+    async fn kb_delete_base(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// Entries of one knowledge base, or of all when `kb_id` is `None`, by id.
+    async fn kb_entries(&self, kb_id: Option<&str>) -> Result<Vec<KbEntryRow>, StoreError>;
+
+    async fn kb_entry(&self, id: &str) -> Result<Option<KbEntryRow>, StoreError>;
+
+    /// Insert or replace entries, all in one transaction.
+    async fn kb_put_entries(&self, entries: &[KbEntryRow]) -> Result<(), StoreError>;
+
+    /// Delete an entry; false if it did not exist.
+    async fn kb_delete_entry(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// A named setting.
+    async fn setting(&self, name: &str) -> Result<Option<String>, StoreError>;
+
+    async fn put_setting(&self, name: &str, value: &str, now_ms: i64) -> Result<(), StoreError>;
+
+    /// Count an unanswered question (one row per assistant and normalized text).
+    async fn record_unanswered(
+        &self,
+        assistant: &str,
+        normalized: &str,
+        sample: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Unanswered questions, most asked first.
+    async fn unanswered(&self, limit: u32) -> Result<Vec<UnansweredRow>, StoreError>;
 
     /// Drop and rebuild the read models from the event log.
     async fn replay(&self) -> Result<ReplayStats, StoreError>;

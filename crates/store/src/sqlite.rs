@@ -3,7 +3,9 @@
 use crate::events::{
     ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, SessionRow, StoredEvent, Usage,
 };
-use crate::{Backend, DatabaseUrl, PoolOptions, ReplayStats, Store, StoreError};
+use crate::{
+    Backend, DatabaseUrl, KbEntryRow, KnowledgeBaseRow, PoolOptions, ReplayStats, Store, StoreError, UnansweredRow,
+};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, Sqlite, Transaction};
@@ -17,7 +19,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 /// SQLite implementation of [`Store`].
 #[derive(Debug)]
 pub struct SqliteStore {
+    /// Readers.
     pool: SqlitePool,
+    /// The one writer: SQLite allows one write transaction at a time, and writers
+    /// that contend inside SQLite sleep in its busy handler (tens of ms). Queueing
+    /// them here, on a one-connection pool, is fair and fast.
+    writer: SqlitePool,
     /// The file and its (device, inode) when opened: a file deleted or replaced under a
     /// running server is a dead database even though open handles still answer.
     file: Option<(PathBuf, (u64, u64))>,
@@ -41,6 +48,19 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
         let in_memory = path.is_none();
+        let writer = SqlitePoolOptions::new()
+            .min_connections(1)
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        if in_memory {
+            // One in-memory database cannot be shared by two pools.
+            let file = None;
+            return Ok(Self { pool: writer.clone(), writer, file });
+        }
         let pool = SqlitePoolOptions::new()
             // An in-memory database lives in one connection; never recycle it.
             .min_connections(if in_memory { 1 } else { pool.min })
@@ -58,7 +78,7 @@ impl SqliteStore {
             }
             None => None,
         };
-        Ok(Self { pool, file })
+        Ok(Self { pool, writer, file })
     }
 
     async fn project(
@@ -215,6 +235,28 @@ async fn finish(
         .map(|_| ())
 }
 
+fn entry_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<KbEntryRow, StoreError> {
+    let phrasings: String = r.try_get("phrasings")?;
+    let keywords: String = r.try_get("keywords")?;
+    let enabled: i64 = r.try_get("enabled")?;
+    Ok(KbEntryRow {
+        id: r.try_get("id")?,
+        kb_id: r.try_get("kb_id")?,
+        question: r.try_get("question")?,
+        phrasings: serde_json::from_str(&phrasings)?,
+        answer: r.try_get("answer")?,
+        keywords: serde_json::from_str(&keywords)?,
+        category: r.try_get("category")?,
+        source_url: r.try_get("source_url")?,
+        question_en: r.try_get("question_en")?,
+        answer_en: r.try_get("answer_en")?,
+        enabled: enabled != 0,
+        version: r.try_get("version")?,
+        created_at_ms: r.try_get("created_at")?,
+        updated_at_ms: r.try_get("updated_at")?,
+    })
+}
+
 fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }
@@ -265,9 +307,9 @@ impl Store for SqliteStore {
     }
 
     async fn migrate(&self) -> Result<usize, StoreError> {
-        let before: i64 = applied_count(&self.pool).await;
-        MIGRATOR.run(&self.pool).await?;
-        let after: i64 = applied_count(&self.pool).await;
+        let before: i64 = applied_count(&self.writer).await;
+        MIGRATOR.run(&self.writer).await?;
+        let after: i64 = applied_count(&self.writer).await;
         Ok((after - before).max(0) as usize)
     }
 
@@ -292,7 +334,7 @@ impl Store for SqliteStore {
         expected_next: i64,
         events: &[NewEvent],
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let mut stored = Vec::with_capacity(events.len());
         for (i, event) in events.iter().enumerate() {
             let seq = expected_next + i as i64;
@@ -422,7 +464,7 @@ impl Store for SqliteStore {
         .bind(&session.kind)
         .bind(session.created_at_ms)
         .bind(session.expires_at_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -455,8 +497,165 @@ impl Store for SqliteStore {
         rows.iter().map(|r| Ok((r.try_get("conversation_id")?, r.try_get("id")?))).collect()
     }
 
+    async fn kb_bases(&self) -> Result<Vec<KnowledgeBaseRow>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM knowledge_bases ORDER BY id").fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(KnowledgeBaseRow {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    description: r.try_get("description")?,
+                    created_at_ms: r.try_get("created_at")?,
+                    updated_at_ms: r.try_get("updated_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn kb_put_base(&self, b: &KnowledgeBaseRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO knowledge_bases (id, name, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description, updated_at = excluded.updated_at",
+        )
+        .bind(&b.id)
+        .bind(&b.name)
+        .bind(&b.description)
+        .bind(b.created_at_ms)
+        .bind(b.updated_at_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn kb_delete_base(&self, id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("DELETE FROM kb_entries WHERE kb_id = ?").bind(id).execute(&mut *tx).await?;
+        let n =
+            sqlx::query("DELETE FROM knowledge_bases WHERE id = ?").bind(id).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    async fn kb_entries(&self, kb_id: Option<&str>) -> Result<Vec<KbEntryRow>, StoreError> {
+        let rows = match kb_id {
+            Some(kb) => {
+                sqlx::query("SELECT * FROM kb_entries WHERE kb_id = ? ORDER BY id")
+                    .bind(kb)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => sqlx::query("SELECT * FROM kb_entries ORDER BY id").fetch_all(&self.pool).await?,
+        };
+        rows.iter().map(entry_from_row).collect()
+    }
+
+    async fn kb_entry(&self, id: &str) -> Result<Option<KbEntryRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM kb_entries WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(entry_from_row).transpose()
+    }
+
+    async fn kb_put_entries(&self, entries: &[KbEntryRow]) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        for e in entries {
+            sqlx::query(
+                "INSERT INTO kb_entries (id, kb_id, question, phrasings, answer, keywords, category, source_url,
+                   question_en, answer_en, enabled, version, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (id) DO UPDATE SET kb_id = excluded.kb_id, question = excluded.question,
+                   phrasings = excluded.phrasings, answer = excluded.answer, keywords = excluded.keywords,
+                   category = excluded.category, source_url = excluded.source_url, question_en = excluded.question_en,
+                   answer_en = excluded.answer_en, enabled = excluded.enabled, version = excluded.version,
+                   updated_at = excluded.updated_at",
+            )
+            .bind(&e.id)
+            .bind(&e.kb_id)
+            .bind(&e.question)
+            .bind(serde_json::to_string(&e.phrasings)?)
+            .bind(&e.answer)
+            .bind(serde_json::to_string(&e.keywords)?)
+            .bind(&e.category)
+            .bind(&e.source_url)
+            .bind(&e.question_en)
+            .bind(&e.answer_en)
+            .bind(i64::from(e.enabled))
+            .bind(e.version)
+            .bind(e.created_at_ms)
+            .bind(e.updated_at_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn kb_delete_entry(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(sqlx::query("DELETE FROM kb_entries WHERE id = ?").bind(id).execute(&self.writer).await?.rows_affected() > 0)
+    }
+
+    async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn put_setting(&self, name: &str, value: &str, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(name)
+        .bind(value)
+        .bind(now_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn record_unanswered(
+        &self,
+        assistant: &str,
+        normalized: &str,
+        sample: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO unanswered_questions (id, assistant, normalized, sample, hits, first_seen, last_seen)
+             VALUES (?, ?, ?, ?, 1, ?, ?)
+             ON CONFLICT (assistant, normalized) DO UPDATE SET hits = hits + 1, last_seen = excluded.last_seen",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(assistant)
+        .bind(normalized)
+        .bind(sample)
+        .bind(now_ms)
+        .bind(now_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn unanswered(&self, limit: u32) -> Result<Vec<UnansweredRow>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM unanswered_questions ORDER BY hits DESC, last_seen DESC LIMIT ?")
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(UnansweredRow {
+                    assistant: r.try_get("assistant")?,
+                    normalized: r.try_get("normalized")?,
+                    sample: r.try_get("sample")?,
+                    hits: r.try_get("hits")?,
+                    first_seen_ms: r.try_get("first_seen")?,
+                    last_seen_ms: r.try_get("last_seen")?,
+                })
+            })
+            .collect()
+    }
+
     async fn replay(&self) -> Result<ReplayStats, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM messages").execute(&mut *tx).await?;
         sqlx::query("DELETE FROM conversations").execute(&mut *tx).await?;
         let rows = sqlx::query("SELECT stream_id, seq, payload, created_at FROM events ORDER BY stream_id, seq")
@@ -477,6 +676,7 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }
@@ -497,7 +697,7 @@ mod tests {
     async fn store(dir: &tempfile::TempDir) -> SqliteStore {
         let url = DatabaseUrl::parse(&format!("sqlite://{}/t.db", dir.path().display())).unwrap();
         let s = SqliteStore::open(&url, &PoolOptions::default()).await.unwrap();
-        assert_eq!(s.migrate().await.unwrap(), 2);
+        assert_eq!(s.migrate().await.unwrap(), 3);
         assert_eq!(s.migrate().await.unwrap(), 0, "migrations are idempotent");
         s
     }

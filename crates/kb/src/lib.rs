@@ -1,0 +1,686 @@
+//! Knowledge bases: FAQ entries in the database, searched through an in-memory
+//! index that is rebuilt at start and updated on every edit (edits are searchable
+//! at once). Search is lexical BM25 over Japanese-aware tokens ([`normalize`]) with
+//! field boosts and a domain synonym dictionary applied at query time.
+//!
+//! Why tantivy: a well-kept, fast search library with BM25, field boosts and cheap
+//! incremental updates; its tokenizer is bypassed (we index our own tokens) so no
+//! dictionary is downloaded at build time. Morphological analysis (lindera et al.)
+//! needs dictionaries fetched by build scripts, which this project cannot do.
+
+pub mod eval;
+pub mod import;
+mod index;
+pub mod normalize;
+pub mod pack;
+mod synonyms;
+
+pub use import::{Format, RowError};
+pub use index::{SearchIndex, BOOSTS};
+pub use synonyms::Synonyms;
+
+use lru::LruCache;
+use normalize::{normalize, tokens_of_normalized};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+use tenmon_store::{KbEntryRow, KnowledgeBaseRow, Store, StoreError, UnansweredRow};
+
+/// The setting holding the synonym dictionary.
+pub const SYNONYMS_SETTING: &str = "kb.synonyms";
+const PACK_SEEDED_SETTING: &str = "kb.mnp_pack_seeded";
+
+#[derive(Debug, thiserror::Error)]
+pub enum KbError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("invalid {field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("the import has {} problem(s)", .0.len())]
+    Import(Vec<RowError>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("search index: {0}")]
+    Index(String),
+}
+
+impl From<tantivy::TantivyError> for KbError {
+    fn from(e: tantivy::TantivyError) -> Self {
+        KbError::Index(e.to_string())
+    }
+}
+
+/// Tunables.
+#[derive(Debug, Clone)]
+pub struct KbSettings {
+    /// Below this confidence the best entry does not answer the question.
+    pub min_confidence: f32,
+    pub cache_ttl: Duration,
+    pub cache_size: usize,
+}
+
+impl Default for KbSettings {
+    fn default() -> Self {
+        Self { min_confidence: 0.5, cache_ttl: Duration::from_secs(300), cache_size: 2048 }
+    }
+}
+
+/// An entry as written by an admin or an import.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntryInput {
+    pub id: Option<String>,
+    pub question: String,
+    #[serde(default)]
+    pub phrasings: Vec<String>,
+    pub answer: String,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub category: String,
+    pub source_url: Option<String>,
+    pub question_en: Option<String>,
+    pub answer_en: Option<String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+impl EntryInput {
+    /// Every problem, as (field, message).
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut p = Vec::new();
+        let mut need = |field: &str, ok: bool, msg: &str| {
+            if !ok {
+                p.push((field.to_string(), msg.to_string()));
+            }
+        };
+        if let Some(id) = &self.id {
+            need("id", valid_id(id), "must be 1 to 64 of A-Z, a-z, 0-9, - and _");
+        }
+        need("question", !self.question.trim().is_empty(), "must not be empty");
+        need("question", self.question.chars().count() <= 1000, "must be at most 1000 characters");
+        need("answer", !self.answer.trim().is_empty(), "must not be empty");
+        need("answer", self.answer.chars().count() <= 10_000, "must be at most 10000 characters");
+        need(
+            "phrasings",
+            self.phrasings.len() <= 50
+                && self.phrasings.iter().all(|s| !s.trim().is_empty() && s.chars().count() <= 1000),
+            "at most 50, each 1 to 1000 characters",
+        );
+        need(
+            "keywords",
+            self.keywords.len() <= 50 && self.keywords.iter().all(|s| !s.trim().is_empty() && s.chars().count() <= 100),
+            "at most 50, each 1 to 100 characters",
+        );
+        need("category", self.category.chars().count() <= 100, "must be at most 100 characters");
+        if let Some(u) = &self.source_url {
+            need("source_url", u.starts_with("https://") || u.starts_with("http://"), "must be an http(s) URL");
+        }
+        p
+    }
+}
+
+/// One search result.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResult {
+    pub id: String,
+    pub kb: String,
+    pub question: String,
+    pub answer: String,
+    pub category: String,
+    pub score: f32,
+    /// How much of the question the entry covers, 0 to 1.
+    pub confidence: f32,
+    /// Parts of the question found in the entry.
+    pub highlights: Vec<String>,
+    pub question_en: Option<String>,
+    pub answer_en: Option<String>,
+    pub source_url: Option<String>,
+}
+
+/// Results and the time taken.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResponse {
+    pub results: Vec<SearchResult>,
+    pub took_ms: f64,
+}
+
+type CacheKey = (String, Vec<String>, usize);
+/// When cached, under which generation, and the results.
+type Cached = (Instant, u64, Arc<Vec<SearchResult>>);
+
+struct Inner {
+    store: Arc<dyn Store>,
+    index: RwLock<SearchIndex>,
+    entries: RwLock<HashMap<String, Arc<KbEntryRow>>>,
+    synonyms: RwLock<Synonyms>,
+    cache: Mutex<LruCache<CacheKey, Cached>>,
+    /// Bumped on every edit; cached results of an older generation are stale.
+    generation: AtomicU64,
+    settings: KbSettings,
+}
+
+/// The knowledge-base service. Cheap to clone.
+#[derive(Clone)]
+pub struct KnowledgeBase {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for KnowledgeBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KnowledgeBase").finish_non_exhaustive()
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+fn lock_err<T>(_: T) -> KbError {
+    KbError::Index("lock poisoned".into())
+}
+
+impl KnowledgeBase {
+    /// Load entries and synonyms from the store, seeding the MNP pack on first start.
+    pub async fn load(store: Arc<dyn Store>, settings: KbSettings) -> Result<Self, KbError> {
+        if store.setting(PACK_SEEDED_SETTING).await?.is_none() {
+            pack::seed(store.as_ref()).await?;
+            store.put_setting(PACK_SEEDED_SETTING, "1", now_ms()).await?;
+        }
+        let synonyms = match store.setting(SYNONYMS_SETTING).await? {
+            Some(text) => Synonyms::parse(&text).unwrap_or_else(|errors| {
+                tracing::error!(?errors, "stored synonym dictionary is invalid; using none");
+                Synonyms::default()
+            }),
+            None => Synonyms::default(),
+        };
+        let rows = store.kb_entries(None).await?;
+        let mut index = SearchIndex::new()?;
+        index.rebuild(rows.iter(), &|e| concepts_of(&synonyms, e))?;
+        let entries = rows.into_iter().map(|e| (e.id.clone(), Arc::new(e))).collect();
+        let cache = LruCache::new(NonZeroUsize::new(settings.cache_size.max(1)).unwrap_or(NonZeroUsize::MIN));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                index: RwLock::new(index),
+                entries: RwLock::new(entries),
+                synonyms: RwLock::new(synonyms),
+                cache: Mutex::new(cache),
+                generation: AtomicU64::new(0),
+                settings,
+            }),
+        })
+    }
+
+    pub fn settings(&self) -> &KbSettings {
+        &self.inner.settings
+    }
+
+    fn invalidate(&self) {
+        self.inner.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Search `kbs` (all when empty) for the best `limit` entries.
+    pub fn search(&self, query: &str, kbs: &[String], limit: usize) -> Result<SearchResponse, KbError> {
+        let start = Instant::now();
+        let norm = normalize(query).split_whitespace().collect::<Vec<_>>().join(" ");
+        let limit = limit.clamp(1, 50);
+        let mut kbs = kbs.to_vec();
+        kbs.sort();
+        let key: CacheKey = (norm.clone(), kbs.clone(), limit);
+        let gen = self.inner.generation.load(Ordering::SeqCst);
+        if let Ok(mut cache) = self.inner.cache.lock() {
+            if let Some((at, g, hit)) = cache.get(&key) {
+                if *g == gen && at.elapsed() < self.inner.settings.cache_ttl {
+                    return Ok(SearchResponse {
+                        results: hit.as_ref().clone(),
+                        took_ms: start.elapsed().as_secs_f64() * 1000.0,
+                    });
+                }
+            }
+        }
+        let results = Arc::new(self.search_uncached(query, &norm, &kbs, limit)?);
+        if let Ok(mut cache) = self.inner.cache.lock() {
+            cache.put(key, (Instant::now(), gen, results.clone()));
+        }
+        Ok(SearchResponse { results: results.as_ref().clone(), took_ms: start.elapsed().as_secs_f64() * 1000.0 })
+    }
+
+    fn search_uncached(
+        &self,
+        query: &str,
+        norm: &str,
+        kbs: &[String],
+        limit: usize,
+    ) -> Result<Vec<SearchResult>, KbError> {
+        let tokens = tokens_of_normalized(norm);
+        let mut terms: HashMap<String, f32> = HashMap::new();
+        for t in &tokens {
+            let w = terms.entry(t.text.clone()).or_insert(0.0);
+            *w = w.max(t.weight);
+        }
+        let synonyms = self.inner.synonyms.read().map_err(lock_err)?;
+        // A synonym group found in the query is one concept token, whose weight (IDF)
+        // the index knows: "MNP" in an MNP knowledge base says little.
+        let matches = synonyms.matches(norm);
+        for (gi, hit, _) in &matches {
+            // More than the matched term's own tokens together: the curated dictionary
+            // names what the question is about.
+            let weight: f32 = CONCEPT_FACTOR * tokens_of_normalized(hit).iter().map(|t| t.weight).sum::<f32>().max(1.0);
+            terms.insert(format!("c{gi}"), weight);
+        }
+        let expansions: Vec<(&str, Vec<&str>)> = matches.into_iter().map(|(_, hit, others)| (hit, others)).collect();
+        let hits = self.inner.index.read().map_err(lock_err)?.search(&terms, kbs, limit.max(RERANK_DEPTH))?;
+        let entries = self.inner.entries.read().map_err(lock_err)?;
+        // Re-rank: BM25 finds candidates; the closest question wording decides among
+        // them (FAQ questions are short, so near-ties between siblings are common).
+        let best = hits.first().map(|h| h.score).unwrap_or(1.0).max(f32::EPSILON);
+        let mut ranked: Vec<(f32, &index::Hit, &Arc<KbEntryRow>)> = hits
+            .iter()
+            .filter_map(|h| entries.get(&h.id).map(|e| (h, e)))
+            .map(|(h, e)| {
+                let sim = question_similarity(&terms, e, &synonyms);
+                (BM25_SHARE * h.score / best + (1.0 - BM25_SHARE) * sim, h, e)
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut out = Vec::with_capacity(ranked.len());
+        for (score, _, e) in ranked {
+            let haystack = entry_haystack(e);
+            out.push(SearchResult {
+                id: e.id.clone(),
+                kb: e.kb_id.clone(),
+                question: e.question.clone(),
+                answer: e.answer.clone(),
+                category: e.category.clone(),
+                score: (score * 1000.0).round() / 1000.0,
+                confidence: confidence(&tokens, &expansions, &haystack),
+                highlights: highlights(query, e),
+                question_en: e.question_en.clone(),
+                answer_en: e.answer_en.clone(),
+                source_url: e.source_url.clone(),
+            });
+        }
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// All knowledge bases.
+    pub async fn bases(&self) -> Result<Vec<KnowledgeBaseRow>, KbError> {
+        Ok(self.inner.store.kb_bases().await?)
+    }
+
+    /// Create or rename a knowledge base.
+    pub async fn put_base(&self, id: &str, name: &str, description: &str) -> Result<KnowledgeBaseRow, KbError> {
+        if !valid_id(id) {
+            return Err(KbError::Invalid {
+                field: "id".into(),
+                message: "must be 1 to 64 of A-Z, a-z, 0-9, - and _".into(),
+            });
+        }
+        if name.trim().is_empty() || name.chars().count() > 200 {
+            return Err(KbError::Invalid { field: "name".into(), message: "must be 1 to 200 characters".into() });
+        }
+        let now = now_ms();
+        let existing = self.bases().await?.into_iter().find(|b| b.id == id);
+        let row = KnowledgeBaseRow {
+            id: id.into(),
+            name: name.trim().into(),
+            description: description.into(),
+            created_at_ms: existing.map(|b| b.created_at_ms).unwrap_or(now),
+            updated_at_ms: now,
+        };
+        self.inner.store.kb_put_base(&row).await?;
+        Ok(row)
+    }
+
+    /// Delete a knowledge base with its entries.
+    pub async fn delete_base(&self, id: &str) -> Result<(), KbError> {
+        let ids: Vec<String> = self.inner.store.kb_entries(Some(id)).await?.into_iter().map(|e| e.id).collect();
+        if !self.inner.store.kb_delete_base(id).await? {
+            return Err(KbError::NotFound("knowledge base"));
+        }
+        self.inner.index.write().map_err(lock_err)?.delete(&ids)?;
+        let mut entries = self.inner.entries.write().map_err(lock_err)?;
+        for i in &ids {
+            entries.remove(i);
+        }
+        drop(entries);
+        self.invalidate();
+        Ok(())
+    }
+
+    async fn require_base(&self, kb: &str) -> Result<(), KbError> {
+        if self.bases().await?.iter().any(|b| b.id == kb) {
+            Ok(())
+        } else {
+            Err(KbError::NotFound("knowledge base"))
+        }
+    }
+
+    /// Entries of a knowledge base.
+    pub async fn entries(&self, kb: &str) -> Result<Vec<KbEntryRow>, KbError> {
+        self.require_base(kb).await?;
+        Ok(self.inner.store.kb_entries(Some(kb)).await?)
+    }
+
+    pub fn entry(&self, id: &str) -> Option<Arc<KbEntryRow>> {
+        self.inner.entries.read().ok()?.get(id).cloned()
+    }
+
+    fn to_row(&self, kb: &str, input: EntryInput, now: i64) -> KbEntryRow {
+        let id = input.id.clone().unwrap_or_else(|| format!("{kb}-{}", uuid_like(now)));
+        let previous = self.entry(&id);
+        let clean = |v: Vec<String>| v.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        KbEntryRow {
+            id,
+            kb_id: kb.into(),
+            question: input.question.trim().into(),
+            phrasings: clean(input.phrasings),
+            answer: input.answer.trim().into(),
+            keywords: clean(input.keywords),
+            category: input.category.trim().into(),
+            source_url: input.source_url.filter(|s| !s.trim().is_empty()),
+            question_en: input.question_en.filter(|s| !s.trim().is_empty()),
+            answer_en: input.answer_en.filter(|s| !s.trim().is_empty()),
+            enabled: input.enabled,
+            version: previous.as_ref().map(|p| p.version + 1).unwrap_or(1),
+            created_at_ms: previous.as_ref().map(|p| p.created_at_ms).unwrap_or(now),
+            updated_at_ms: now,
+        }
+    }
+
+    async fn write(&self, rows: Vec<KbEntryRow>) -> Result<(), KbError> {
+        self.inner.store.kb_put_entries(&rows).await?;
+        {
+            let synonyms = self.inner.synonyms.read().map_err(lock_err)?;
+            self.inner.index.write().map_err(lock_err)?.upsert(&rows, &|e| concepts_of(&synonyms, e))?;
+        }
+        let mut entries = self.inner.entries.write().map_err(lock_err)?;
+        for r in rows {
+            entries.insert(r.id.clone(), Arc::new(r));
+        }
+        drop(entries);
+        self.invalidate();
+        Ok(())
+    }
+
+    /// Create or update one entry; searchable on return.
+    pub async fn put_entry(&self, kb: &str, input: EntryInput) -> Result<KbEntryRow, KbError> {
+        self.require_base(kb).await?;
+        if let Some((field, message)) = input.problems().into_iter().next() {
+            return Err(KbError::Invalid { field, message });
+        }
+        if let Some(prev) = input.id.as_deref().and_then(|id| self.entry(id)) {
+            if prev.kb_id != kb {
+                return Err(KbError::Invalid {
+                    field: "id".into(),
+                    message: "belongs to another knowledge base".into(),
+                });
+            }
+        }
+        let row = self.to_row(kb, input, now_ms());
+        self.write(vec![row.clone()]).await?;
+        Ok(row)
+    }
+
+    /// Enable or disable an entry.
+    pub async fn set_enabled(&self, id: &str, enabled: bool) -> Result<KbEntryRow, KbError> {
+        let mut row = self.entry(id).ok_or(KbError::NotFound("entry"))?.as_ref().clone();
+        row.enabled = enabled;
+        row.version += 1;
+        row.updated_at_ms = now_ms();
+        self.write(vec![row.clone()]).await?;
+        Ok(row)
+    }
+
+    pub async fn delete_entry(&self, id: &str) -> Result<(), KbError> {
+        if !self.inner.store.kb_delete_entry(id).await? {
+            return Err(KbError::NotFound("entry"));
+        }
+        self.inner.index.write().map_err(lock_err)?.delete(&[id.to_string()])?;
+        self.inner.entries.write().map_err(lock_err)?.remove(id);
+        self.invalidate();
+        Ok(())
+    }
+
+    /// Import a file into `kb`: all rows or none. Returns (created, updated).
+    pub async fn import(&self, kb: &str, bytes: &[u8], format: Format) -> Result<(usize, usize), KbError> {
+        self.require_base(kb).await?;
+        let (inputs, mut errors) = import::parse_all(bytes, format);
+        let mut seen = std::collections::HashSet::new();
+        for (line, input) in &inputs {
+            for (field, message) in input.problems() {
+                errors.push(RowError { line: *line, message: format!("{field}: {message}") });
+            }
+            if let Some(id) = &input.id {
+                if !seen.insert(id.clone()) {
+                    errors.push(RowError { line: *line, message: format!("id: {id} appears twice in the file") });
+                }
+                if let Some(prev) = self.entry(id) {
+                    if prev.kb_id != kb {
+                        errors.push(RowError {
+                            line: *line,
+                            message: format!("id: {id} belongs to knowledge base {}", prev.kb_id),
+                        });
+                    }
+                }
+            }
+        }
+        if inputs.is_empty() && errors.is_empty() {
+            errors.push(RowError { line: 1, message: "the file has no entries".into() });
+        }
+        if !errors.is_empty() {
+            errors.sort_by_key(|e| e.line);
+            return Err(KbError::Import(errors));
+        }
+        let now = now_ms();
+        let mut created = 0;
+        let rows: Vec<KbEntryRow> = inputs
+            .into_iter()
+            .enumerate()
+            .map(|(i, (_, input))| {
+                if input.id.as_deref().and_then(|id| self.entry(id)).is_none() {
+                    created += 1;
+                }
+                self.to_row(kb, input, now + i as i64)
+            })
+            .collect();
+        let total = rows.len();
+        self.write(rows).await?;
+        Ok((created, total - created))
+    }
+
+    /// Export a knowledge base.
+    pub async fn export(&self, kb: &str, format: Format) -> Result<Vec<u8>, KbError> {
+        let rows = self.entries(kb).await?;
+        Ok(import::write(&rows, format))
+    }
+
+    /// The synonym dictionary's text.
+    pub fn synonyms_text(&self) -> String {
+        self.inner.synonyms.read().map(|s| s.source.clone()).unwrap_or_default()
+    }
+
+    /// Replace the synonym dictionary; errors list line numbers.
+    pub async fn put_synonyms(&self, text: &str) -> Result<usize, KbError> {
+        let parsed = Synonyms::parse(text).map_err(|errs| {
+            KbError::Import(
+                errs.into_iter()
+                    .map(|m| RowError {
+                        line: m.split(':').next().and_then(|l| l.trim_start_matches("line ").parse().ok()).unwrap_or(0),
+                        message: m,
+                    })
+                    .collect(),
+            )
+        })?;
+        self.inner.store.put_setting(SYNONYMS_SETTING, text, now_ms()).await?;
+        let n = parsed.len();
+        // Concept tokens depend on the groups: re-index.
+        {
+            let entries = self.inner.entries.read().map_err(lock_err)?;
+            let mut index = self.inner.index.write().map_err(lock_err)?;
+            index.rebuild(entries.values().map(|e| e.as_ref()), &|e| concepts_of(&parsed, e))?;
+        }
+        *self.inner.synonyms.write().map_err(lock_err)? = parsed;
+        self.invalidate();
+        Ok(n)
+    }
+
+    /// Count a question an assistant could not answer.
+    pub async fn record_unanswered(&self, assistant: &str, question: &str) -> Result<(), KbError> {
+        let norm = normalize(question).split_whitespace().collect::<Vec<_>>().join(" ");
+        let key: String = norm.chars().take(500).collect();
+        let sample: String = question.trim().chars().take(500).collect();
+        Ok(self.inner.store.record_unanswered(assistant, &key, &sample, now_ms()).await?)
+    }
+
+    pub async fn unanswered(&self, limit: u32) -> Result<Vec<UnansweredRow>, KbError> {
+        Ok(self.inner.store.unanswered(limit).await?)
+    }
+
+    /// Indexed (enabled) entries.
+    pub fn indexed(&self) -> u64 {
+        self.inner.index.read().map(|i| i.len()).unwrap_or(0)
+    }
+}
+
+/// The share of BM25 in the final score; the rest is the question-wording similarity.
+const BM25_SHARE: f32 = 0.35;
+
+/// A synonym group found in the query weighs this many times its term's tokens.
+const CONCEPT_FACTOR: f32 = 2.0;
+
+/// How many BM25 candidates are re-ranked.
+const RERANK_DEPTH: usize = 20;
+
+/// Weighted token set of a text, with its concept tokens.
+fn token_weights(text: &str, synonyms: &Synonyms) -> HashMap<String, f32> {
+    let norm = normalize(text);
+    let mut out: HashMap<String, f32> = HashMap::new();
+    for t in tokens_of_normalized(&norm) {
+        let w = out.entry(t.text).or_insert(0.0);
+        *w = w.max(t.weight);
+    }
+    for c in synonyms.concepts(&norm).split_whitespace() {
+        out.insert(c.to_string(), 1.0);
+    }
+    out
+}
+
+/// The best weighted Dice similarity between the query and any wording of the
+/// entry's question (the question, its phrasings, the English question).
+fn question_similarity(query: &HashMap<String, f32>, e: &KbEntryRow, synonyms: &Synonyms) -> f32 {
+    let q_total: f32 = query.values().sum();
+    let variants = std::iter::once(e.question.as_str())
+        .chain(e.phrasings.iter().map(String::as_str))
+        .chain(e.question_en.as_deref());
+    variants
+        .map(|v| {
+            let vt = token_weights(v, synonyms);
+            let v_total: f32 = vt.values().sum();
+            let common: f32 = query.iter().filter_map(|(t, w)| vt.get(t).map(|vw| w.min(*vw))).sum();
+            if q_total + v_total == 0.0 {
+                0.0
+            } else {
+                2.0 * common / (q_total + v_total)
+            }
+        })
+        .fold(0.0, f32::max)
+}
+
+/// The whole searchable text of an entry, normalised.
+fn entry_haystack(e: &KbEntryRow) -> String {
+    normalize(&format!(
+        "{} {} {} {} {} {}",
+        e.question,
+        e.phrasings.join(" "),
+        e.keywords.join(" "),
+        e.answer,
+        e.question_en.as_deref().unwrap_or(""),
+        e.answer_en.as_deref().unwrap_or("")
+    ))
+}
+
+fn concepts_of(synonyms: &Synonyms, e: &KbEntryRow) -> String {
+    synonyms.concepts(&entry_haystack(e))
+}
+
+/// A time-ordered id suffix (entry ids are readable, not secret).
+fn uuid_like(now: i64) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    format!("{:x}{:04x}", now, COUNTER.fetch_add(1, Ordering::Relaxed) & 0xffff)
+}
+
+/// How much of the question the entry covers: each synonym group found in the
+/// question counts once (covered if the entry has any of its terms), every other
+/// token by its weight.
+fn confidence(tokens: &[normalize::Token], expansions: &[(&str, Vec<&str>)], haystack: &str) -> f32 {
+    let mut total = 0.0f32;
+    let mut covered = 0.0f32;
+    let mut grouped = vec![false; tokens.len()];
+    for (hit, others) in expansions {
+        let hit_tokens = tokens_of_normalized(hit);
+        let weight: f32 = hit_tokens.iter().map(|t| t.weight).sum::<f32>().max(0.5);
+        for (i, t) in tokens.iter().enumerate() {
+            if hit.contains(t.text.as_str()) {
+                grouped[i] = true;
+            }
+        }
+        total += weight;
+        if haystack.contains(hit) || others.iter().any(|o| haystack.contains(o)) {
+            covered += weight;
+        }
+    }
+    for (t, g) in tokens.iter().zip(grouped) {
+        if g {
+            continue;
+        }
+        total += t.weight;
+        if haystack.contains(t.text.as_str()) {
+            covered += t.weight;
+        }
+    }
+    if total == 0.0 {
+        0.0
+    } else {
+        covered / total
+    }
+}
+
+/// Parts of the query (as the user wrote them, width-folded) that appear in the
+/// entry's question or answer: longest first, at least two characters.
+fn highlights(query: &str, e: &KbEntryRow) -> Vec<String> {
+    use unicode_normalization::UnicodeNormalization;
+    let fold = |s: &str| s.nfkc().collect::<String>().to_lowercase();
+    let target = fold(&format!("{}\n{}", e.question, e.answer));
+    let q: Vec<char> = fold(query).chars().collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < q.len() {
+        let mut found = 0;
+        for len in (2..=(q.len() - i).min(20)).rev() {
+            let piece: String = q[i..i + len].iter().collect();
+            if piece.chars().all(char::is_alphanumeric) && target.contains(&piece) {
+                if !out.contains(&piece) {
+                    out.push(piece);
+                }
+                found = len;
+                break;
+            }
+        }
+        i += found.max(1);
+    }
+    out
+}
