@@ -1,5 +1,6 @@
 //! The search on the shipped MNP pack: quality on the labelled set, edits searchable
 //! at once, import all-or-nothing.
+#![allow(clippy::unwrap_used, reason = "tests")]
 
 use std::sync::Arc;
 use tenmon_kb::{EntryInput, Format, KbError, KbSettings, KnowledgeBase};
