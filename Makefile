@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 DEBUG_BIN := $(CARGO_TARGET_DIR)/debug/tenmon-ark
 RELEASE_BIN := $(CARGO_TARGET_DIR)/release/tenmon-ark
 
-.PHONY: run build web test test-rust test-python lint fmt bench venv clean
+.PHONY: run build web test test-rust test-python lint fmt bench eval venv clean
 
 ## Build the UI (when web/ exists) and the release binary, then serve on embedded
 ## SQLite at http://127.0.0.1:3000.
@@ -51,6 +51,11 @@ bench:
 	cargo build --release --locked -p tenmon-ark -p tenmon-test-support --bins
 	bash bench/foundation.sh $(RELEASE_BIN)
 	python3 bench/chat.py $(RELEASE_BIN) $(CARGO_TARGET_DIR)/release/fake-openai
+
+## Search quality of the knowledge base on the labelled set: hit@1, hit@3, MRR.
+eval:
+	cargo build --locked -p tenmon-ark
+	DATABASE_URL=sqlite::memory: LOG_LEVEL=warn $(DEBUG_BIN) kb eval --kb mnp bench/eval/mnp-queries.jsonl
 
 clean:
 	cargo clean

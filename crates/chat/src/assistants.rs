@@ -16,6 +16,9 @@ pub struct Assistant {
     pub temperature: Option<f32>,
     /// Knowledge bases this assistant may retrieve from.
     pub knowledge_bases: Vec<String>,
+    /// Answer only from the knowledge bases: with nothing relevant found, say so and
+    /// offer a handoff instead of asking the model.
+    pub knowledge_only: bool,
     pub greeting_ja: String,
     pub greeting_en: String,
 }
@@ -44,6 +47,7 @@ impl Assistants {
                 model: None,
                 temperature: Some(temp),
                 knowledge_bases: kbs.iter().map(|s| s.to_string()).collect(),
+                knowledge_only: !kbs.is_empty(),
                 greeting_ja: g_ja.into(),
                 greeting_en: g_en.into(),
             };

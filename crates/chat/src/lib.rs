@@ -6,6 +6,7 @@
 
 mod assistants;
 mod error;
+mod grounding;
 mod history;
 mod hub;
 mod metrics;

@@ -2,6 +2,7 @@
 //! cancel it, and recover turns a crash left running.
 
 use crate::assistants::Assistants;
+use crate::grounding::{plan, sources_json, Plan};
 use crate::history::{build_prompt, estimate_tokens};
 use crate::hub::Hub;
 use crate::metrics::{DirectionLabel, KindLabel, StatusLabel, TurnMetrics};
@@ -73,6 +74,8 @@ pub struct TurnStarted {
 struct Inner {
     store: Arc<dyn Store>,
     upstreams: Upstreams,
+    /// Knowledge bases for grounded answers.
+    kb: Option<tenmon_kb::KnowledgeBase>,
     assistants: Assistants,
     hub: Hub,
     tasks: TaskTracker,
@@ -107,9 +110,11 @@ fn title_from(message: &str) -> String {
 }
 
 impl ChatService {
+    #[expect(clippy::too_many_arguments, reason = "the service's parts, each named at the one call site")]
     pub fn new(
         store: Arc<dyn Store>,
         upstreams: Upstreams,
+        kb: Option<tenmon_kb::KnowledgeBase>,
         assistants: Assistants,
         tasks: TaskTracker,
         hard_stop: CancellationToken,
@@ -120,6 +125,7 @@ impl ChatService {
             inner: Arc::new(Inner {
                 store,
                 upstreams,
+                kb,
                 assistants,
                 hub: Hub::default(),
                 tasks,
@@ -210,17 +216,34 @@ impl ChatService {
             .get(&assistant_id)
             .ok_or_else(|| ChatError::UnknownAssistant(assistant_id.clone()))?
             .clone();
-        let model = input
-            .model
-            .clone()
-            .or_else(|| assistant.model.clone())
-            .or_else(|| self.inner.upstreams.default_model())
-            .unwrap_or_else(|| "none".into());
+        let grounding = plan(self.inner.kb.as_ref(), &assistant, &message, !self.inner.upstreams.is_empty());
+        let model = match &grounding.plan {
+            Plan::Fixed { model, .. } => (*model).to_string(),
+            Plan::Model { .. } => input
+                .model
+                .clone()
+                .or_else(|| assistant.model.clone())
+                .or_else(|| self.inner.upstreams.default_model())
+                .unwrap_or_else(|| "none".into()),
+        };
+        if grounding.unanswered {
+            if let Some(kb) = &self.inner.kb {
+                if let Err(e) = kb.record_unanswered(&assistant.id, &message).await {
+                    tracing::warn!(error = %e, "could not record an unanswered question");
+                }
+            }
+        }
 
         let user_message_id = new_id();
         let message_id = new_id();
         payloads.push(EventPayload::UserMessage { message_id: user_message_id.clone(), content: message.clone() });
         payloads.push(EventPayload::AssistantStarted { message_id: message_id.clone(), model: model.clone() });
+        if !grounding.sources.is_empty() {
+            payloads.push(EventPayload::Sources {
+                message_id: message_id.clone(),
+                sources: sources_json(&grounding.sources),
+            });
+        }
 
         // Register before appending so a subscriber that arrives at once finds it.
         let (tx, cancel) = self.inner.hub.register(&message_id);
@@ -232,15 +255,23 @@ impl ChatService {
                 return Err(e.into());
             }
         };
-        let started_seq = stored.last().map(|e| e.seq).unwrap_or(0);
+        let started_seq = stored
+            .iter()
+            .find(|e| matches!(e.payload, EventPayload::AssistantStarted { .. }))
+            .map(|e| e.seq)
+            .unwrap_or(0);
         for ev in stored {
             let _ = tx.send(ev);
         }
 
         let history = store.messages(&input.owner_id, &conversation_id).await?;
+        let (system_prompt, fixed) = match grounding.plan {
+            Plan::Model { system_prompt } => (system_prompt, None),
+            Plan::Fixed { text, model } => (String::new(), Some((text, model))),
+        };
         let request = ChatRequest {
             model: input.model.clone().or_else(|| assistant.model.clone()),
-            messages: build_prompt(&assistant.system_prompt, &history, self.inner.settings.history_budget),
+            messages: build_prompt(&system_prompt, &history, self.inner.settings.history_budget),
             max_tokens: self.inner.settings.max_tokens,
             temperature: assistant.temperature,
         };
@@ -253,7 +284,7 @@ impl ChatService {
             started_seq,
         };
         let this = self.clone();
-        let run = TurnRun { conversation_id, message_id, next, tx, cancel, request, started: Instant::now() };
+        let run = TurnRun { conversation_id, message_id, next, tx, cancel, request, fixed, started: Instant::now() };
         self.inner.tasks.spawn(async move { this.run(run).await });
         Ok(started)
     }
@@ -327,6 +358,18 @@ impl ChatService {
 
     /// Call the model and write what it says; returns how the turn ended.
     async fn drive(&self, t: &mut TurnRun) -> Outcome {
+        if let Some((text, model)) = t.fixed.take() {
+            let mut buf = text.clone();
+            return match self.flush(t, &mut buf).await {
+                Ok(()) => Outcome::Completed {
+                    model: model.to_string(),
+                    finish_reason: "stop".into(),
+                    usage: Some(TokenUsage { prompt_tokens: 0, completion_tokens: 0 }),
+                    answer: text,
+                },
+                Err(e) => Outcome::Failed(LlmError::Protocol(format!("store: {e}"))),
+            };
+        }
         let hard_stop = self.inner.hard_stop.clone();
         let cancel = t.cancel.clone();
         let start = self.inner.upstreams.start(&t.request);
@@ -532,6 +575,8 @@ struct TurnRun {
     tx: broadcast::Sender<StoredEvent>,
     cancel: CancellationToken,
     request: ChatRequest,
+    /// An answer that needs no model (knowledge-base only), and the model name to record.
+    fixed: Option<(String, &'static str)>,
     started: Instant,
 }
 

@@ -44,11 +44,27 @@ pub struct App {
     pub hard_stop: CancellationToken,
     /// Chat turns.
     pub chat: ChatService,
+    /// Knowledge bases and their search.
+    pub kb: tenmon_kb::KnowledgeBase,
 }
 
 impl AppState {
-    /// Assemble the state around an opened, migrated store.
-    pub fn new(config: Config, store: Arc<dyn Store>) -> Self {
+    /// Assemble the state around an opened, migrated store (loads the knowledge
+    /// bases into the search index; seeds the MNP pack on first start).
+    pub async fn build(config: Config, store: Arc<dyn Store>) -> Result<Self, tenmon_kb::KbError> {
+        let kb = tenmon_kb::KnowledgeBase::load(
+            store.clone(),
+            tenmon_kb::KbSettings {
+                min_confidence: config.kb.min_confidence,
+                cache_ttl: config.kb.cache_ttl,
+                cache_size: config.kb.cache_size,
+            },
+        )
+        .await?;
+        Ok(Self::with_kb(config, store, kb))
+    }
+
+    fn with_kb(config: Config, store: Arc<dyn Store>, kb: tenmon_kb::KnowledgeBase) -> Self {
         let started_at = SystemTime::now();
         let mut metrics = Metrics::new(started_at);
         let turn_metrics = TurnMetrics::default();
@@ -58,6 +74,7 @@ impl AppState {
         let chat = ChatService::new(
             store.clone(),
             upstreams(&config),
+            Some(kb.clone()),
             Assistants::builtin().with(config.assistants.iter().map(|a| a.0.clone()).collect()),
             tasks.clone(),
             hard_stop.clone(),
@@ -79,6 +96,7 @@ impl AppState {
             shutdown: CancellationToken::new(),
             hard_stop,
             chat,
+            kb,
         }))
     }
 }

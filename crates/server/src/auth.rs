@@ -131,3 +131,21 @@ mod tests {
         assert_ne!(hash_token(&a), hash_token(&b));
     }
 }
+
+/// A caller allowed to manage knowledge bases. Until accounts exist, that is a
+/// holder of an operator key (`API_KEYS`); sessions get 403.
+#[derive(Debug, Clone)]
+pub struct Operator(pub Caller);
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        if caller.kind == "api_key" {
+            Ok(Operator(caller))
+        } else {
+            Err(ApiError::Forbidden("operators only".into()))
+        }
+    }
+}

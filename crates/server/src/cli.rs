@@ -42,6 +42,39 @@ pub enum Command {
         #[command(subcommand)]
         action: EventsCommand,
     },
+    /// Knowledge bases.
+    Kb {
+        #[command(subcommand)]
+        action: KbCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KbCommand {
+    /// Import a JSONL or CSV file (UTF-8 or Shift_JIS) into a knowledge base: all rows or none.
+    Import {
+        /// The knowledge base (created if missing).
+        #[arg(long, default_value = "mnp")]
+        kb: String,
+        /// jsonl or csv (default: from the file name).
+        #[arg(long)]
+        format: Option<String>,
+        file: PathBuf,
+    },
+    /// Export a knowledge base to stdout.
+    Export {
+        #[arg(long, default_value = "mnp")]
+        kb: String,
+        /// jsonl, csv, or csv-sjis (CSV in Shift_JIS for Excel).
+        #[arg(long, default_value = "jsonl")]
+        format: String,
+    },
+    /// Measure search quality on a labelled query set: hit@1, hit@3, MRR.
+    Eval {
+        #[arg(long, default_value = "mnp")]
+        kb: String,
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,9 +174,62 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             store.close().await;
             Ok(())
         }
+        Command::Kb { action } => kb_command(config, action, &mut out).await,
         Command::Serve => serve_command(config).await,
         Command::Version | Command::Openapi => Ok(()),
     }
+}
+
+async fn kb_command(config: Config, action: KbCommand, out: &mut impl Write) -> Result<(), Failure> {
+    use tenmon_kb::Format;
+    let store = open_store(&config).await?;
+    store.migrate().await.map_err(anyhow::Error::from)?;
+    let settings = tenmon_kb::KbSettings { min_confidence: config.kb.min_confidence, ..Default::default() };
+    let kb = tenmon_kb::KnowledgeBase::load(store.clone(), settings).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    match action {
+        KbCommand::Import { kb: name, format, file } => {
+            let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let csv = format.as_deref() == Some("csv")
+                || (format.is_none() && file.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")));
+            if !kb.bases().await.map_err(|e| anyhow::anyhow!("{e}"))?.iter().any(|b| b.id == name) {
+                kb.put_base(&name, &name, "").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+            match kb.import(&name, &bytes, if csv { Format::Csv } else { Format::Jsonl }).await {
+                Ok((created, updated)) => writeln!(out, "imported into {name}: {created} created, {updated} updated")?,
+                Err(tenmon_kb::KbError::Import(rows)) => {
+                    let mut err = std::io::stderr();
+                    for r in &rows {
+                        writeln!(err, "line {}: {}", r.line, r.message)?;
+                    }
+                    return Err(anyhow::anyhow!("{} problem(s); nothing was imported", rows.len()).into());
+                }
+                Err(e) => return Err(anyhow::anyhow!("{e}").into()),
+            }
+        }
+        KbCommand::Export { kb: name, format } => {
+            let format = match format.as_str() {
+                "jsonl" => Format::Jsonl,
+                "csv" => Format::Csv,
+                "csv-sjis" => Format::CsvShiftJis,
+                other => {
+                    return Err(ConfigError::new("--format", format!("{other:?} is not jsonl, csv or csv-sjis")).into())
+                }
+            };
+            let bytes = kb.export(&name, format).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            out.write_all(&bytes)?;
+        }
+        KbCommand::Eval { kb: name, file } => {
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let r = tenmon_kb::eval::evaluate(&kb, &text, &[name]).map_err(|e| anyhow::anyhow!("{e}"))?;
+            for m in &r.misses {
+                writeln!(out, "miss: {}  expected {:?}  got {:?}", m.query, m.expected, m.got)?;
+            }
+            writeln!(out, "queries {}  hit@1 {:.3}  hit@3 {:.3}  MRR {:.3}", r.queries, r.hit_at_1, r.hit_at_3, r.mrr)?;
+        }
+    }
+    store.close().await;
+    Ok(())
 }
 
 async fn open_store(config: &Config) -> Result<Arc<dyn Store>, Failure> {
@@ -173,7 +259,8 @@ async fn serve_command(config: Config) -> Result<(), Failure> {
         }
         None => None,
     };
-    let state = AppState::new(config, store);
+    let state =
+        AppState::build(config, store).await.map_err(|e| anyhow::anyhow!("cannot load the knowledge bases: {e}"))?;
     state.tasks.spawn(serve::shutdown_on_signal(state.clone()));
     serve::run(state, listener, tls_listener).await?;
     Ok(())

@@ -26,6 +26,16 @@ pub struct ErrorDetail {
     /// The offending field, for `validation_failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Every bad row, for `import_failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<Vec<RowProblem>>,
+}
+
+/// One bad row of an import.
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
+pub struct RowProblem {
+    pub line: usize,
+    pub message: String,
 }
 
 /// The cause of a 5xx, for the request log only.
@@ -43,6 +53,11 @@ pub enum ApiError {
     Validation { field: String, message: String },
     #[error("authentication required")]
     Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    /// An import with bad rows: every problem, by line.
+    #[error("the file has {} problem(s); nothing was imported", .0.len())]
+    Import(Vec<tenmon_kb::RowError>),
     #[error("{0}")]
     NotFound(String),
     #[error("method not allowed")]
@@ -74,6 +89,8 @@ impl ApiError {
             ApiError::InvalidJson(_) => "invalid_json",
             ApiError::Validation { .. } => "validation_failed",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::Import(_) => "import_failed",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::RequestTimeout => "request_timeout",
@@ -91,6 +108,8 @@ impl ApiError {
             ApiError::BadRequest(_) | ApiError::InvalidJson(_) => StatusCode::BAD_REQUEST,
             ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Import(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -143,7 +162,13 @@ impl IntoResponse for ApiError {
             ApiError::Upstream { code, .. } => code.clone(),
             other => other.code().to_string(),
         };
-        let body = ErrorBody { error: ErrorDetail { code, message: self.to_string(), field } };
+        let rows = match &self {
+            ApiError::Import(rows) => {
+                Some(rows.iter().map(|r| RowProblem { line: r.line, message: r.message.clone() }).collect())
+            }
+            _ => None,
+        };
+        let body = ErrorBody { error: ErrorDetail { code, message: self.to_string(), field, rows } };
         let mut response = (status, Json(body)).into_response();
         match self {
             ApiError::Internal(cause) => {
@@ -179,6 +204,19 @@ impl From<tenmon_chat::ChatError> for ApiError {
             }
             ChatError::Invalid { field, message } => ApiError::validation(field, format!("{field}: {message}")),
             ChatError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<tenmon_kb::KbError> for ApiError {
+    fn from(err: tenmon_kb::KbError) -> Self {
+        use tenmon_kb::KbError;
+        match err {
+            KbError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            KbError::Invalid { field, message } => ApiError::validation(field.clone(), format!("{field}: {message}")),
+            KbError::Import(rows) => ApiError::Import(rows),
+            KbError::Store(e) => e.into(),
+            KbError::Index(e) => ApiError::Internal(e),
         }
     }
 }

@@ -5,7 +5,7 @@
 use crate::app::{AppState, BodyLimit};
 use crate::config::CorsOrigins;
 use crate::middleware::{json_errors, observe, request_id, security};
-use crate::routes::{chat, concierge, conversations, fallback, health, metrics, openai_compat, openapi, session};
+use crate::routes::{chat, concierge, conversations, fallback, health, kb, metrics, openai_compat, openapi, session};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, Method, StatusCode};
 use axum::{middleware as mw, Extension, Router};
@@ -42,6 +42,15 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(chat::cancel_turn))
         .routes(routes!(concierge::post_concierge))
         .routes(routes!(session::list_assistants))
+        .routes(routes!(kb::search))
+        .routes(routes!(kb::get_entry, kb::update_entry, kb::set_enabled, kb::delete_entry))
+        .routes(routes!(kb::list_bases, kb::put_base))
+        .routes(routes!(kb::delete_base))
+        .routes(routes!(kb::list_entries, kb::create_entry))
+        .routes(routes!(kb::import))
+        .routes(routes!(kb::export))
+        .routes(routes!(kb::get_synonyms, kb::put_synonyms))
+        .routes(routes!(kb::unanswered))
         .routes(routes!(openai_compat::list_models))
         .routes(routes!(openai_compat::chat_completions))
         .split_for_parts()

@@ -171,6 +171,15 @@ pub struct ChatConfig {
 #[derive(Debug, Clone)]
 pub struct AssistantConfig(pub tenmon_chat::Assistant);
 
+/// Knowledge-base search.
+#[derive(Debug, Clone)]
+pub struct KbConfig {
+    /// Below this confidence (0 to 1) the best entry does not answer a question.
+    pub min_confidence: f32,
+    pub cache_ttl: Duration,
+    pub cache_size: usize,
+}
+
 /// All settings, parsed once.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -183,6 +192,7 @@ pub struct Config {
     pub chat: ChatConfig,
     /// Assistants from the config file.
     pub assistants: Vec<AssistantConfig>,
+    pub kb: KbConfig,
     /// Bearer token required on `/metrics` when set.
     pub metrics_token: Option<SecretString>,
     /// Every setting as resolved, secrets blanked (for `check-config`).
@@ -274,6 +284,15 @@ impl Config {
         let metrics_token = src.secret("METRICS_TOKEN");
         let llm = llm(src)?;
         let assistants = assistants(src)?;
+        let min_confidence: f32 = src.parse("KB_MIN_CONFIDENCE", 0.5, "a number from 0 to 1")?;
+        if !(0.0..=1.0).contains(&min_confidence) {
+            return Err(ConfigError::new("KB_MIN_CONFIDENCE", "must be from 0 to 1"));
+        }
+        let kb = KbConfig {
+            min_confidence,
+            cache_ttl: seconds(src, "KB_CACHE_TTL_SECONDS", 300)?,
+            cache_size: src.parse("KB_CACHE_SIZE", 2048, "a number of queries")?,
+        };
         let chat = ChatConfig {
             history_token_budget: src.parse("CHAT_HISTORY_TOKEN_BUDGET", 6000, "a number of tokens")?,
             max_message_chars: src.parse("CHAT_MAX_MESSAGE_CHARS", 16_000, "a number of characters")?,
@@ -305,6 +324,7 @@ impl Config {
             llm,
             chat,
             assistants,
+            kb,
             metrics_token,
             resolved,
             warnings,
@@ -388,6 +408,7 @@ fn assistants(src: &Source) -> Result<Vec<AssistantConfig>, ConfigError> {
             system_prompt,
             model: text("model"),
             temperature,
+            knowledge_only: t.get("knowledge_only").and_then(|v| v.as_bool()).unwrap_or(false),
             knowledge_bases,
             greeting_ja: text("greeting_ja").unwrap_or_default(),
             greeting_en: text("greeting_en").unwrap_or_default(),

@@ -5,6 +5,7 @@ pub mod concierge;
 pub mod conversations;
 pub mod fallback;
 pub mod health;
+pub mod kb;
 pub mod metrics;
 pub mod openai_compat;
 pub mod openapi;

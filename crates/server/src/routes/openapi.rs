@@ -22,6 +22,8 @@ use utoipa::{Modify, OpenApi};
         (name = "conversations", description = "The caller's conversations"),
         (name = "chat", description = "Chat turns: JSON, Server-Sent Events, resume, cancel"),
         (name = "openai", description = "OpenAI-compatible API: the assistants as models"),
+        (name = "kb", description = "Knowledge-base search"),
+        (name = "kb-admin", description = "Knowledge-base administration (operators)"),
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&SecuritySchemes)

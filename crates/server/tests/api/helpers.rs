@@ -29,7 +29,7 @@ impl TestApp {
         adjust(&mut config);
         let store = tenmon_store::open(&config.database.url, &config.database.pool).await.unwrap();
         store.migrate().await.unwrap();
-        let state = AppState::new(config, store);
+        let state = AppState::build(config, store).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(tenmon_ark::serve::run(state.clone(), listener, None));

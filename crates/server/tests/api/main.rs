@@ -10,6 +10,7 @@ mod chat;
 mod cli;
 mod errors;
 mod health;
+mod kb;
 mod metrics;
 mod openai_compat;
 mod openapi;

@@ -1,0 +1,138 @@
+//! Grounded answers: what a turn retrieves from the knowledge bases, and how it
+//! answers when it must not (or cannot) ask a model.
+
+use crate::assistants::Assistant;
+use tenmon_kb::{KnowledgeBase, SearchResult};
+
+/// How a turn will answer.
+#[derive(Debug, Clone)]
+pub enum Plan {
+    /// Ask the model; the system prompt carries the retrieved entries.
+    Model { system_prompt: String },
+    /// Answer with this text, no model involved.
+    Fixed { text: String, model: &'static str },
+}
+
+/// The plan and the entries it rests on.
+#[derive(Debug, Clone)]
+pub struct Grounding {
+    pub plan: Plan,
+    pub sources: Vec<SearchResult>,
+    /// Nothing relevant was found for a question that needed it.
+    pub unanswered: bool,
+}
+
+fn english(text: &str) -> bool {
+    !text.chars().any(|c| matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x9FFF | 0xFF66..=0xFF9D))
+}
+
+/// The sources as stored in the event log and sent to clients.
+pub fn sources_json(sources: &[SearchResult]) -> serde_json::Value {
+    serde_json::Value::Array(
+        sources
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "id": s.id, "kb": s.kb, "question": s.question, "score": s.score,
+                    "confidence": (s.confidence * 100.0).round() / 100.0, "source_url": s.source_url,
+                })
+            })
+            .collect(),
+    )
+}
+
+fn handoff(en: bool) -> String {
+    if en {
+        "I'm sorry, I can't answer that from the information I have. Please contact our support desk and a member of staff will help you.".into()
+    } else {
+        "申し訳ございません。そのご質問には、手元の情報からはお答えできません。お手数ですが、サポート窓口へお問い合わせいただければ、担当者がご案内いたします。".into()
+    }
+}
+
+fn kb_answer(best: &SearchResult, related: &[&SearchResult], en: bool) -> String {
+    let pick = |ja: &str, en_text: &Option<String>| {
+        if en {
+            en_text.clone().unwrap_or_else(|| ja.to_string())
+        } else {
+            ja.to_string()
+        }
+    };
+    let mut text = pick(&best.answer, &best.answer_en);
+    if !related.is_empty() {
+        text.push_str(if en { "\n\nRelated questions:" } else { "\n\n関連するご質問:" });
+        for r in related {
+            text.push_str(if en { "\n- " } else { "\n・" });
+            text.push_str(&pick(&r.question, &r.question_en));
+        }
+    }
+    text.push_str(if en {
+        "\n\n(Generative answers are off: this is the closest answer from our FAQ.)"
+    } else {
+        "\n\n※ 現在、生成AIによる回答はオフになっています。FAQから最も近い回答をご案内しています。"
+    });
+    text
+}
+
+/// Decide how to answer `message` as `assistant`.
+pub fn plan(kb: Option<&KnowledgeBase>, assistant: &Assistant, message: &str, model_available: bool) -> Grounding {
+    let en = english(message);
+    let base = Grounding {
+        plan: Plan::Model { system_prompt: assistant.system_prompt.clone() },
+        sources: Vec::new(),
+        unanswered: false,
+    };
+    let Some(kb) = kb else {
+        return base;
+    };
+    // With a model, only assistants with knowledge bases retrieve; without one, every
+    // assistant answers from the knowledge (all of it when it names none).
+    if model_available && assistant.knowledge_bases.is_empty() {
+        return base;
+    }
+    let results = match kb.search(message, &assistant.knowledge_bases, 6) {
+        Ok(r) => r.results,
+        Err(e) => {
+            tracing::error!(error = %e, "knowledge search failed");
+            Vec::new()
+        }
+    };
+    let min = kb.settings().min_confidence;
+    let good: Vec<SearchResult> = results.iter().filter(|r| r.confidence >= min).take(3).cloned().collect();
+    if !model_available {
+        return match good.first() {
+            Some(best) => {
+                let related: Vec<&SearchResult> =
+                    results.iter().filter(|r| r.id != best.id && r.confidence >= min * 0.6).take(3).collect();
+                Grounding {
+                    plan: Plan::Fixed { text: kb_answer(best, &related, en), model: "knowledge-base" },
+                    sources: vec![best.clone()],
+                    unanswered: false,
+                }
+            }
+            None => Grounding {
+                plan: Plan::Fixed { text: handoff(en), model: "knowledge-base" },
+                sources: Vec::new(),
+                unanswered: true,
+            },
+        };
+    }
+    if good.is_empty() {
+        if assistant.knowledge_only {
+            return Grounding {
+                plan: Plan::Fixed { text: handoff(en), model: "knowledge-base" },
+                sources: Vec::new(),
+                unanswered: true,
+            };
+        }
+        return base;
+    }
+    let mut prompt = assistant.system_prompt.clone();
+    prompt.push_str(
+        "\n\n# 参考情報（ナレッジベース）\n次の項目だけに基づいて答えてください。使った項目の ID を [mnp-001] のように文末に示してください。\
+         項目に答えがない部分は、分からないと伝えてください。\n",
+    );
+    for s in &good {
+        prompt.push_str(&format!("\n[{}] Q: {}\nA: {}\n", s.id, s.question, s.answer));
+    }
+    Grounding { plan: Plan::Model { system_prompt: prompt }, sources: good, unanswered: false }
+}
