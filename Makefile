@@ -51,6 +51,7 @@ bench:
 	cargo build --release --locked -p tenmon-ark -p tenmon-test-support --bins
 	bash bench/foundation.sh $(RELEASE_BIN)
 	python3 bench/chat.py $(RELEASE_BIN) $(CARGO_TARGET_DIR)/release/fake-openai
+	cargo bench --locked -p tenmon-kb --bench search
 
 ## Search quality of the knowledge base on the labelled set: hit@1, hit@3, MRR.
 eval:

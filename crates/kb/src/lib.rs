@@ -163,7 +163,8 @@ type Cached = (Instant, u64, Arc<Vec<SearchResult>>);
 struct Inner {
     store: Arc<dyn Store>,
     index: RwLock<SearchIndex>,
-    entries: RwLock<HashMap<String, Arc<KbEntryRow>>>,
+    /// Every entry (enabled or not), with what the re-ranking needs precomputed.
+    entries: RwLock<HashMap<String, Indexed>>,
     synonyms: RwLock<Synonyms>,
     cache: Mutex<LruCache<CacheKey, Cached>>,
     /// Bumped on every edit; cached results of an older generation are stale.
@@ -208,7 +209,7 @@ impl KnowledgeBase {
         let rows = store.kb_entries(None).await?;
         let mut index = SearchIndex::new()?;
         index.rebuild(rows.iter(), &|e| concepts_of(&synonyms, e))?;
-        let entries = rows.into_iter().map(|e| (e.id.clone(), Arc::new(e))).collect();
+        let entries = rows.into_iter().map(|e| (e.id.clone(), Indexed::new(e, &synonyms))).collect();
         let cache = LruCache::new(NonZeroUsize::new(settings.cache_size.max(1)).unwrap_or(NonZeroUsize::MIN));
         Ok(Self {
             inner: Arc::new(Inner {
@@ -286,34 +287,34 @@ impl KnowledgeBase {
         // Re-rank: BM25 finds candidates; the closest question wording decides among
         // them (FAQ questions are short, so near-ties between siblings are common).
         let best = hits.first().map(|h| h.score).unwrap_or(1.0).max(f32::EPSILON);
-        let mut ranked: Vec<(f32, &index::Hit, &Arc<KbEntryRow>)> = hits
+        let query_set = token_set(terms.iter().map(|(t, w)| (t.as_str(), *w)));
+        let mut ranked: Vec<(f32, &Indexed)> = hits
             .iter()
             .filter_map(|h| entries.get(&h.id).map(|e| (h, e)))
-            .map(|(h, e)| {
-                let sim = question_similarity(&terms, e, &synonyms);
-                (BM25_SHARE * h.score / best + (1.0 - BM25_SHARE) * sim, h, e)
-            })
+            .map(|(h, e)| (BM25_SHARE * h.score / best + (1.0 - BM25_SHARE) * question_similarity(&query_set, e), e))
             .collect();
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let mut out = Vec::with_capacity(ranked.len());
-        for (score, _, e) in ranked {
-            let haystack = entry_haystack(e);
-            out.push(SearchResult {
-                id: e.id.clone(),
-                kb: e.kb_id.clone(),
-                question: e.question.clone(),
-                answer: e.answer.clone(),
-                category: e.category.clone(),
-                score: (score * 1000.0).round() / 1000.0,
-                confidence: confidence(&tokens, &expansions, &haystack),
-                highlights: highlights(query, e),
-                question_en: e.question_en.clone(),
-                answer_en: e.answer_en.clone(),
-                source_url: e.source_url.clone(),
-            });
-        }
-        out.truncate(limit);
-        Ok(out)
+        ranked.truncate(limit);
+        // Confidence and highlights only for what is returned.
+        Ok(ranked
+            .into_iter()
+            .map(|(score, d)| {
+                let e = &d.row;
+                SearchResult {
+                    id: e.id.clone(),
+                    kb: e.kb_id.clone(),
+                    question: e.question.clone(),
+                    answer: e.answer.clone(),
+                    category: e.category.clone(),
+                    score: (score * 1000.0).round() / 1000.0,
+                    confidence: confidence(&tokens, &expansions, &entry_haystack(e)),
+                    highlights: highlights(query, e),
+                    question_en: e.question_en.clone(),
+                    answer_en: e.answer_en.clone(),
+                    source_url: e.source_url.clone(),
+                }
+            })
+            .collect())
     }
 
     /// All knowledge bases.
@@ -376,7 +377,7 @@ impl KnowledgeBase {
     }
 
     pub fn entry(&self, id: &str) -> Option<Arc<KbEntryRow>> {
-        self.inner.entries.read().ok()?.get(id).cloned()
+        self.inner.entries.read().ok()?.get(id).map(|d| d.row.clone())
     }
 
     fn to_row(&self, kb: &str, input: EntryInput, now: i64) -> KbEntryRow {
@@ -403,15 +404,14 @@ impl KnowledgeBase {
 
     async fn write(&self, rows: Vec<KbEntryRow>) -> Result<(), KbError> {
         self.inner.store.kb_put_entries(&rows).await?;
-        {
-            let synonyms = self.inner.synonyms.read().map_err(lock_err)?;
-            self.inner.index.write().map_err(lock_err)?.upsert(&rows, &|e| concepts_of(&synonyms, e))?;
-        }
+        let synonyms = self.inner.synonyms.read().map_err(lock_err)?;
+        self.inner.index.write().map_err(lock_err)?.upsert(&rows, &|e| concepts_of(&synonyms, e))?;
         let mut entries = self.inner.entries.write().map_err(lock_err)?;
         for r in rows {
-            entries.insert(r.id.clone(), Arc::new(r));
+            entries.insert(r.id.clone(), Indexed::new(r, &synonyms));
         }
         drop(entries);
+        drop(synonyms);
         self.invalidate();
         Ok(())
     }
@@ -529,9 +529,12 @@ impl KnowledgeBase {
         let n = parsed.len();
         // Concept tokens depend on the groups: re-index.
         {
-            let entries = self.inner.entries.read().map_err(lock_err)?;
+            let mut entries = self.inner.entries.write().map_err(lock_err)?;
             let mut index = self.inner.index.write().map_err(lock_err)?;
-            index.rebuild(entries.values().map(|e| e.as_ref()), &|e| concepts_of(&parsed, e))?;
+            index.rebuild(entries.values().map(|d| d.row.as_ref()), &|e| concepts_of(&parsed, e))?;
+            for d in entries.values_mut() {
+                *d = Indexed::new(d.row.as_ref().clone(), &parsed);
+            }
         }
         *self.inner.synonyms.write().map_err(lock_err)? = parsed;
         self.invalidate();
@@ -565,32 +568,74 @@ const CONCEPT_FACTOR: f32 = 2.0;
 /// How many BM25 candidates are re-ranked.
 const RERANK_DEPTH: usize = 20;
 
-/// Weighted token set of a text, with its concept tokens.
-fn token_weights(text: &str, synonyms: &Synonyms) -> HashMap<String, f32> {
+fn token_hash(t: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    t.hash(&mut h);
+    h.finish()
+}
+
+/// Weighted tokens as (hash, weight), sorted by hash: compact enough to keep for
+/// every wording of every entry.
+type TokenSet = Box<[(u64, f32)]>;
+
+fn token_set<'a>(pairs: impl Iterator<Item = (&'a str, f32)>) -> TokenSet {
+    let mut v: Vec<(u64, f32)> = pairs.map(|(t, w)| (token_hash(t), w)).collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+    v.dedup_by_key(|p| p.0);
+    v.into_boxed_slice()
+}
+
+/// The weighted tokens of a text, with its concept tokens.
+fn token_weights(text: &str, synonyms: &Synonyms) -> TokenSet {
     let norm = normalize(text);
-    let mut out: HashMap<String, f32> = HashMap::new();
-    for t in tokens_of_normalized(&norm) {
-        let w = out.entry(t.text).or_insert(0.0);
-        *w = w.max(t.weight);
+    let tokens = tokens_of_normalized(&norm);
+    let concepts = synonyms.concepts(&norm);
+    token_set(tokens.iter().map(|t| (t.text.as_str(), t.weight)).chain(concepts.split_whitespace().map(|c| (c, 1.0))))
+}
+
+/// An entry with the token sets of its question wordings (the question, its
+/// phrasings, the English question), computed once when it is indexed.
+struct Indexed {
+    row: Arc<KbEntryRow>,
+    variants: Vec<(TokenSet, f32)>,
+}
+
+impl Indexed {
+    fn new(row: KbEntryRow, synonyms: &Synonyms) -> Self {
+        let variants = std::iter::once(row.question.as_str())
+            .chain(row.phrasings.iter().map(String::as_str))
+            .chain(row.question_en.as_deref())
+            .map(|v| {
+                let t = token_weights(v, synonyms);
+                let total = t.iter().map(|p| p.1).sum();
+                (t, total)
+            })
+            .collect();
+        Indexed { row: Arc::new(row), variants }
     }
-    for c in synonyms.concepts(&norm).split_whitespace() {
-        out.insert(c.to_string(), 1.0);
-    }
-    out
 }
 
 /// The best weighted Dice similarity between the query and any wording of the
-/// entry's question (the question, its phrasings, the English question).
-fn question_similarity(query: &HashMap<String, f32>, e: &KbEntryRow, synonyms: &Synonyms) -> f32 {
-    let q_total: f32 = query.values().sum();
-    let variants = std::iter::once(e.question.as_str())
-        .chain(e.phrasings.iter().map(String::as_str))
-        .chain(e.question_en.as_deref());
-    variants
-        .map(|v| {
-            let vt = token_weights(v, synonyms);
-            let v_total: f32 = vt.values().sum();
-            let common: f32 = query.iter().filter_map(|(t, w)| vt.get(t).map(|vw| w.min(*vw))).sum();
+/// entry's question.
+fn question_similarity(query: &[(u64, f32)], e: &Indexed) -> f32 {
+    let q_total: f32 = query.iter().map(|p| p.1).sum();
+    e.variants
+        .iter()
+        .map(|(vt, v_total)| {
+            // Merge-join of two sorted sets.
+            let (mut i, mut j, mut common) = (0, 0, 0.0f32);
+            while i < query.len() && j < vt.len() {
+                match query[i].0.cmp(&vt[j].0) {
+                    std::cmp::Ordering::Less => i += 1,
+                    std::cmp::Ordering::Greater => j += 1,
+                    std::cmp::Ordering::Equal => {
+                        common += query[i].1.min(vt[j].1);
+                        i += 1;
+                        j += 1;
+                    }
+                }
+            }
             if q_total + v_total == 0.0 {
                 0.0
             } else {
