@@ -284,7 +284,17 @@ impl ChatService {
             started_seq,
         };
         let this = self.clone();
-        let run = TurnRun { conversation_id, message_id, next, tx, cancel, request, fixed, started: Instant::now() };
+        let run = TurnRun {
+            conversation_id,
+            message_id,
+            next,
+            tx,
+            cancel,
+            request,
+            fixed,
+            pending: String::new(),
+            started: Instant::now(),
+        };
         self.inner.tasks.spawn(async move { this.run(run).await });
         Ok(started)
     }
@@ -333,7 +343,13 @@ impl ChatService {
                 (EventPayload::AssistantInterrupted { message_id: t.message_id.clone() }, "interrupted")
             }
         };
-        if let Err(e) = self.publish(&mut t, payload).await {
+        let mut payloads = Vec::with_capacity(2);
+        let rest = std::mem::take(&mut t.pending);
+        if !rest.is_empty() {
+            payloads.push(EventPayload::AssistantDelta { message_id: t.message_id.clone(), text: rest });
+        }
+        payloads.push(payload);
+        if let Err(e) = self.publish_all(&mut t, payloads).await {
             tracing::error!(message_id = %t.message_id, error = %e, "could not store the end of a turn");
         }
         m.turn_duration.get_or_create(&StatusLabel { status }).observe(t.started.elapsed().as_secs_f64());
@@ -342,7 +358,11 @@ impl ChatService {
     }
 
     async fn publish(&self, t: &mut TurnRun, payload: EventPayload) -> Result<(), StoreError> {
-        for ev in self.append(&t.conversation_id, &mut t.next, vec![payload]).await? {
+        self.publish_all(t, vec![payload]).await
+    }
+
+    async fn publish_all(&self, t: &mut TurnRun, payloads: Vec<EventPayload>) -> Result<(), StoreError> {
+        for ev in self.append(&t.conversation_id, &mut t.next, payloads).await? {
             let _ = t.tx.send(ev);
         }
         Ok(())
@@ -359,15 +379,12 @@ impl ChatService {
     /// Call the model and write what it says; returns how the turn ended.
     async fn drive(&self, t: &mut TurnRun) -> Outcome {
         if let Some((text, model)) = t.fixed.take() {
-            let mut buf = text.clone();
-            return match self.flush(t, &mut buf).await {
-                Ok(()) => Outcome::Completed {
-                    model: model.to_string(),
-                    finish_reason: "stop".into(),
-                    usage: Some(TokenUsage { prompt_tokens: 0, completion_tokens: 0 }),
-                    answer: text,
-                },
-                Err(e) => Outcome::Failed(LlmError::Protocol(format!("store: {e}"))),
+            t.pending = text.clone();
+            return Outcome::Completed {
+                model: model.to_string(),
+                finish_reason: "stop".into(),
+                usage: Some(TokenUsage { prompt_tokens: 0, completion_tokens: 0 }),
+                answer: text,
             };
         }
         let hard_stop = self.inner.hard_stop.clone();
@@ -433,10 +450,9 @@ impl ChatService {
                     }
                 }
                 Step::Item(Some(Ok(StreamEvent::Finish { finish_reason, usage }))) => {
-                    return match self.flush(t, &mut buf).await {
-                        Ok(()) => Outcome::Completed { model, finish_reason, usage, answer },
-                        Err(e) => Outcome::Failed(LlmError::Protocol(format!("store: {e}"))),
-                    };
+                    // The rest of the text goes with the completion, in one write.
+                    t.pending = std::mem::take(&mut buf);
+                    return Outcome::Completed { model, finish_reason, usage, answer };
                 }
                 Step::Item(Some(Err(e))) => {
                     let _ = self.flush(t, &mut buf).await;
@@ -473,6 +489,7 @@ impl ChatService {
             last: after,
             buffer: VecDeque::new(),
             done: false,
+            stale: true,
             _guard: StreamGuard::new(&self.inner.metrics),
         };
         futures::stream::unfold(state, |mut s| async move {
@@ -490,12 +507,18 @@ impl ChatService {
                 if s.done {
                     return None;
                 }
-                match s.refill().await {
-                    Ok(true) => continue,
-                    Ok(false) => {}
-                    Err(e) => {
-                        s.done = true;
-                        return Some((Err(e.into()), s));
+                // The log is read at the start, after the live channel lagged or closed,
+                // and when polling a turn that runs elsewhere; otherwise live events
+                // arrive in order and a read per event would only repeat them.
+                if s.stale || s.rx.is_none() {
+                    s.stale = false;
+                    match s.refill().await {
+                        Ok(true) => continue,
+                        Ok(false) => {}
+                        Err(e) => {
+                            s.done = true;
+                            return Some((Err(e.into()), s));
+                        }
                     }
                 }
                 // Nothing new in the log and not running here: if the turn already
@@ -519,8 +542,11 @@ impl ChatService {
                                 s.buffer.push_back(ev);
                             }
                         }
-                        Err(broadcast::error::RecvError::Lagged(_)) => {}
-                        Err(broadcast::error::RecvError::Closed) => s.rx = None,
+                        Err(broadcast::error::RecvError::Lagged(_)) => s.stale = true,
+                        Err(broadcast::error::RecvError::Closed) => {
+                            s.rx = None;
+                            s.stale = true;
+                        }
                     },
                     None => tokio::time::sleep(s.svc.inner.settings.poll_interval).await,
                 }
@@ -577,6 +603,8 @@ struct TurnRun {
     request: ChatRequest,
     /// An answer that needs no model (knowledge-base only), and the model name to record.
     fixed: Option<(String, &'static str)>,
+    /// Text not yet written, stored together with the turn's last event.
+    pending: String,
     started: Instant,
 }
 
@@ -603,6 +631,8 @@ struct Sub {
     last: i64,
     buffer: VecDeque<StoredEvent>,
     done: bool,
+    /// The log may hold events not seen yet (start, lag, closed channel).
+    stale: bool,
     _guard: StreamGuard,
 }
 
