@@ -124,3 +124,51 @@ async fn port_in_use_is_a_clear_error() {
     assert_eq!(code, 1);
     assert!(stderr.contains("cannot listen on 127.0.0.1:"), "{stderr}");
 }
+
+/// Native TLS (for deployments without nginx): HTTPS on HTTPS_PORT with HSTS, plain
+/// HTTP still on PORT without it.
+#[tokio::test]
+async fn serves_https_with_hsts_when_a_certificate_is_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let status = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl (Debian package openssl) makes the test certificate");
+    assert!(status.success());
+    let (port, https_port) = (free_port(), free_port());
+    let mut child = tokio::process::Command::from(binary(dir.path()))
+        .env("PORT", port.to_string())
+        .env("HTTPS_PORT", https_port.to_string())
+        .env("SSL_CERT_PATH", &cert)
+        .env("SSL_KEY_PATH", &key)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    wait_healthy(&format!("http://127.0.0.1:{port}/health")).await;
+    let tls = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
+    let mut res = None;
+    for _ in 0..100 {
+        if let Ok(r) = tls.get(format!("https://127.0.0.1:{https_port}/health")).send().await {
+            res = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let res = res.expect("HTTPS answers");
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["strict-transport-security"].to_str().unwrap().contains("max-age="));
+    let plain = reqwest::get(format!("http://127.0.0.1:{port}/health")).await.unwrap();
+    assert!(!plain.headers().contains_key("strict-transport-security"));
+    let pid = rustix::process::Pid::from_raw(child.id().unwrap() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.unwrap().unwrap();
+    assert_eq!(status.code(), Some(0));
+}

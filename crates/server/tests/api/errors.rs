@@ -96,3 +96,22 @@ async fn responses_are_compressed_when_asked() {
     assert_eq!(res.headers()["content-encoding"], "gzip");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_request_over_the_time_limit_is_json_408() {
+    let fake = tenmon_test_support::FakeOpenAi::start_with(tenmon_test_support::Behavior::slow_reply(
+        "とても遅い回答です。",
+        std::time::Duration::from_millis(400),
+    ))
+    .await;
+    let app = TestApp::spawn_with(|c| {
+        crate::helpers::use_fakes(c, &[&fake]);
+        c.server.request_timeout = std::time::Duration::from_millis(300);
+    })
+    .await;
+    let token = app.session().await;
+    let (status, code, _) =
+        error_code(app.post_json("/api/chat", &token, serde_json::json!({"message": "q"})).await).await;
+    assert_eq!((status, code.as_str()), (408, "request_timeout"));
+    app.stop().await;
+}
