@@ -23,11 +23,11 @@ API_KEY = "contract-test-key-0123456789"
 class FakeOpenAi:
     """The Rust fake OpenAI server (crates/test-support), as a process."""
 
-    def __init__(self):
+    def __init__(self, delay_ms: int = 0):
         binary = os.environ.get("TENMON_FAKE_OPENAI_BIN")
         if not binary or not os.path.exists(binary):
             raise RuntimeError("TENMON_FAKE_OPENAI_BIN must point at the fake-openai binary (make test sets it)")
-        self.proc = subprocess.Popen([binary], stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen([binary, "--delay-ms", str(delay_ms)], stdout=subprocess.PIPE, text=True)
         self.base_url = self.proc.stdout.readline().strip()
         if not self.base_url.startswith("http://"):
             self.proc.kill()

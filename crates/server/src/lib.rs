@@ -12,4 +12,5 @@ pub mod router;
 pub mod routes;
 pub mod serve;
 pub mod system;
+pub mod systemd;
 pub mod telemetry;

@@ -71,6 +71,8 @@ pub async fn run(
         None => None,
     };
 
+    crate::systemd::ready(&format!("listening on {addr}"));
+    crate::systemd::spawn_watchdog(&state.tasks, state.shutdown.clone());
     let token = state.shutdown.clone();
     let listener = listener.tap_io(|tcp| {
         // Small SSE writes must not wait for Nagle's algorithm.
@@ -86,6 +88,7 @@ pub async fn run(
             res.context("HTTP server failed")?;
         }
         () = state.shutdown.cancelled() => {
+            crate::systemd::stopping();
             if let Some((handle, _)) = &tls {
                 handle.graceful_shutdown(Some(grace));
             }

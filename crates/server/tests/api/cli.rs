@@ -172,3 +172,48 @@ async fn serves_https_with_hsts_when_a_certificate_is_configured() {
     let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.unwrap().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+/// `Type=notify`: READY=1 after binding, WATCHDOG=1 pings, STOPPING=1 on SIGTERM,
+/// read from a notify socket of our own (what systemd would provide).
+#[tokio::test]
+async fn notifies_systemd_ready_watchdog_and_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = tokio::net::UnixDatagram::bind(&socket_path).unwrap();
+    let port = free_port();
+    let mut child = tokio::process::Command::from(binary(dir.path()))
+        .env("PORT", port.to_string())
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "200000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    async fn next(socket: &tokio::net::UnixDatagram) -> String {
+        let mut buf = vec![0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(10), socket.recv(&mut buf))
+            .await
+            .expect("a notification")
+            .unwrap();
+        String::from_utf8_lossy(&buf[..n]).to_string()
+    }
+    let first = next(&socket).await;
+    assert!(first.contains("READY=1"), "{first}");
+    // Ready means ready: the health endpoint answers now.
+    assert_eq!(reqwest::get(format!("http://127.0.0.1:{port}/health/live")).await.unwrap().status(), 200);
+    let second = next(&socket).await;
+    assert!(second.contains("WATCHDOG=1"), "{second}");
+    let pid = rustix::process::Pid::from_raw(child.id().unwrap() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let mut stopping = false;
+    for _ in 0..10 {
+        if next(&socket).await.contains("STOPPING=1") {
+            stopping = true;
+            break;
+        }
+    }
+    assert!(stopping, "STOPPING=1 on SIGTERM");
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.unwrap().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
