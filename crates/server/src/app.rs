@@ -46,6 +46,8 @@ pub struct App {
     pub chat: ChatService,
     /// Knowledge bases and their search.
     pub kb: tenmon_kb::KnowledgeBase,
+    /// Accounts, logins and tokens.
+    pub accounts: crate::accounts::Accounts,
 }
 
 impl AppState {
@@ -61,7 +63,15 @@ impl AppState {
             },
         )
         .await?;
-        Ok(Self::with_kb(config, store, kb))
+        let state = Self::with_kb(config, store, kb);
+        if let Some((email, password)) = &state.config.auth.admin {
+            match state.accounts.bootstrap_admin(email, password).await {
+                Ok(true) => tracing::info!("created the first admin from ADMIN_EMAIL"),
+                Ok(false) => {}
+                Err(e) => tracing::error!(error = %e, "could not create the first admin"),
+            }
+        }
+        Ok(state)
     }
 
     fn with_kb(config: Config, store: Arc<dyn Store>, kb: tenmon_kb::KnowledgeBase) -> Self {
@@ -86,6 +96,15 @@ impl AppState {
             },
             turn_metrics,
         );
+        let accounts = crate::accounts::Accounts::new(
+            store.clone(),
+            crate::accounts::AccountSettings {
+                jwt_secret: config.auth.jwt_secret.clone(),
+                access_ttl: config.auth.access_ttl,
+                refresh_ttl: config.auth.refresh_ttl,
+                signup: config.auth.signup,
+            },
+        );
         AppState(Arc::new(App {
             config,
             store,
@@ -97,6 +116,7 @@ impl AppState {
             hard_stop,
             chat,
             kb,
+            accounts,
         }))
     }
 }

@@ -22,7 +22,21 @@ pub struct Caller {
     pub session_id: String,
     /// `guest`, `user` or `api_key`.
     pub kind: String,
+    /// `guest`, `user`, `operator`, `admin`, or `operator` for an operator key; read
+    /// from the database on every request, so a demotion applies at once.
+    pub role: String,
     pub expires_at_ms: i64,
+}
+
+impl Caller {
+    /// May manage knowledge bases.
+    pub fn is_operator(&self) -> bool {
+        matches!(self.role.as_str(), "operator" | "admin")
+    }
+}
+
+fn looks_like_jwt(token: &str) -> bool {
+    token.starts_with("eyJ") && token.split('.').count() == 3
 }
 
 /// A fresh session token: 32 random bytes, URL-safe.
@@ -85,17 +99,51 @@ impl FromRequestParts<AppState> for Caller {
                 subject_id: format!("apikey:{}", &hash[..16]),
                 session_id: String::new(),
                 kind: "api_key".into(),
+                role: "operator".into(),
                 expires_at_ms: i64::MAX,
+            };
+            parts.extensions.insert(caller.clone());
+            return Ok(caller);
+        }
+        if looks_like_jwt(&token) {
+            // An access token: signature, algorithm and expiry, then the login must
+            // still be live and the role is the user's current one.
+            let claims = state.accounts.verify_access(&token).map_err(|_| ApiError::Unauthorized)?;
+            let user = state
+                .accounts
+                .user_for_login(&claims.sub, &claims.sid)
+                .await
+                .map_err(|_| ApiError::Unauthorized)?
+                .ok_or(ApiError::Unauthorized)?;
+            let caller = Caller {
+                subject_id: user.id,
+                session_id: claims.sid,
+                kind: "user".into(),
+                role: user.role,
+                expires_at_ms: claims.exp * 1000,
             };
             parts.extensions.insert(caller.clone());
             return Ok(caller);
         }
         let session =
             state.store.session_by_token_hash(&hash, tenmon_chat::now_ms()).await?.ok_or(ApiError::Unauthorized)?;
+        let role = if session.kind == "user" {
+            // A login's cookie: the login must be live, the role is read now.
+            let user = state
+                .accounts
+                .user_for_login(&session.subject_id, &session.id)
+                .await
+                .map_err(|_| ApiError::Unauthorized)?
+                .ok_or(ApiError::Unauthorized)?;
+            user.role
+        } else {
+            "guest".to_string()
+        };
         let caller = Caller {
             subject_id: session.subject_id,
             session_id: session.id,
             kind: session.kind,
+            role,
             expires_at_ms: session.expires_at_ms,
         };
         parts.extensions.insert(caller.clone());
@@ -132,8 +180,8 @@ mod tests {
     }
 }
 
-/// A caller allowed to manage knowledge bases. Until accounts exist, that is a
-/// holder of an operator key (`API_KEYS`); sessions get 403.
+/// A caller allowed to manage knowledge bases: an operator or admin, or a holder of
+/// an operator key (`API_KEYS`). Everyone else gets 403.
 #[derive(Debug, Clone)]
 pub struct Operator(pub Caller);
 
@@ -142,7 +190,7 @@ impl FromRequestParts<AppState> for Operator {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let caller = Caller::from_request_parts(parts, state).await?;
-        if caller.kind == "api_key" {
+        if caller.is_operator() {
             Ok(Operator(caller))
         } else {
             Err(ApiError::Forbidden("operators only".into()))

@@ -1,5 +1,6 @@
 //! TENMON-ARK, the server: configuration, the HTTP API and the command line.
 
+pub mod accounts;
 pub mod app;
 pub mod auth;
 pub mod cli;

@@ -5,7 +5,9 @@
 use crate::app::{AppState, BodyLimit};
 use crate::config::CorsOrigins;
 use crate::middleware::{json_errors, observe, request_id, security};
-use crate::routes::{chat, concierge, conversations, fallback, health, kb, metrics, openai_compat, openapi, session};
+use crate::routes::{
+    auth, chat, concierge, conversations, fallback, health, kb, metrics, openai_compat, openapi, session,
+};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, Method, StatusCode};
 use axum::{middleware as mw, Extension, Router};
@@ -42,6 +44,12 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(chat::cancel_turn))
         .routes(routes!(concierge::post_concierge))
         .routes(routes!(session::list_assistants))
+        .routes(routes!(auth::signup))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::change_password))
         .routes(routes!(kb::search))
         .routes(routes!(kb::get_entry, kb::update_entry, kb::set_enabled, kb::delete_entry))
         .routes(routes!(kb::list_bases, kb::put_base))

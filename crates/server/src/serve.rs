@@ -83,36 +83,51 @@ pub async fn run(
         .into_future();
     let mut http = std::pin::pin!(http);
 
+    // Shutdown first: when nothing is in flight the server future completes the
+    // moment the token fires, and picking it would skip the drain below (turns,
+    // tasks, STOPPING).
+    let mut http_result = None;
     tokio::select! {
-        res = &mut http => {
+        biased;
+        () = state.shutdown.cancelled() => {}
+        res = &mut http => http_result = Some(res),
+    }
+    let http_done = http_result.is_some();
+    if let Some(res) = http_result {
+        if !state.shutdown.is_cancelled() {
             res.context("HTTP server failed")?;
+            return Ok(());
         }
-        () = state.shutdown.cancelled() => {
-            crate::systemd::stopping();
-            if let Some((handle, _)) = &tls {
-                handle.graceful_shutdown(Some(grace));
-            }
-            let deadline = tokio::time::Instant::now() + grace;
-            let mut drained = tokio::time::timeout_at(deadline, &mut http).await;
-            if drained.is_err() {
-                // Grace is over: running turns store what they have as interrupted and
-                // their subscribers receive that last event before connections close.
-                tracing::warn!(grace_s = grace.as_secs(), turns = state.chat.running(), "grace period over; interrupting running turns");
-                state.hard_stop.cancel();
-                drained = tokio::time::timeout(Duration::from_secs(2), &mut http).await;
-            }
-            match drained {
-                Ok(res) => res.context("HTTP server failed")?,
-                Err(_) => tracing::warn!("closing connections still open"),
-            }
-            state.tasks.close();
-            let rest = deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_millis(100));
-            if tokio::time::timeout(rest, state.tasks.wait()).await.is_err() {
-                state.hard_stop.cancel();
-                if tokio::time::timeout(Duration::from_secs(2), state.tasks.wait()).await.is_err() {
-                    tracing::warn!(tasks = state.tasks.len(), "background tasks still running after the grace period");
-                }
-            }
+    }
+    crate::systemd::stopping();
+    if let Some((handle, _)) = &tls {
+        handle.graceful_shutdown(Some(grace));
+    }
+    let deadline = tokio::time::Instant::now() + grace;
+    if !http_done {
+        let mut drained = tokio::time::timeout_at(deadline, &mut http).await;
+        if drained.is_err() {
+            // Grace is over: running turns store what they have as interrupted and
+            // their subscribers receive that last event before connections close.
+            tracing::warn!(
+                grace_s = grace.as_secs(),
+                turns = state.chat.running(),
+                "grace period over; interrupting running turns"
+            );
+            state.hard_stop.cancel();
+            drained = tokio::time::timeout(Duration::from_secs(2), &mut http).await;
+        }
+        match drained {
+            Ok(res) => res.context("HTTP server failed")?,
+            Err(_) => tracing::warn!("closing connections still open"),
+        }
+    }
+    state.tasks.close();
+    let rest = deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_millis(100));
+    if tokio::time::timeout(rest, state.tasks.wait()).await.is_err() {
+        state.hard_stop.cancel();
+        if tokio::time::timeout(Duration::from_secs(2), state.tasks.wait()).await.is_err() {
+            tracing::warn!(tasks = state.tasks.len(), "background tasks still running after the grace period");
         }
     }
     state.store.close().await;

@@ -6,6 +6,9 @@ pub enum StoreError {
     /// Another writer appended the same (stream, sequence) first.
     #[error("conflict: stream {stream_id} already has sequence {seq}")]
     Conflict { stream_id: String, seq: i64 },
+    /// A unique constraint (named) was violated.
+    #[error("duplicate: {0}")]
+    Duplicate(String),
     /// The database cannot be reached or is not the one we opened.
     #[error("database unavailable: {0}")]
     Unavailable(String),

@@ -58,6 +58,10 @@ pub enum EventPayload {
         title: String,
     },
     ConversationDeleted {},
+    /// A guest who signed up now owns the conversation.
+    ConversationOwnerChanged {
+        owner_id: String,
+    },
     UserMessage {
         message_id: String,
         content: String,
@@ -104,6 +108,7 @@ impl EventPayload {
             EventPayload::ConversationCreated { .. } => "conversation_created",
             EventPayload::ConversationRenamed { .. } => "conversation_renamed",
             EventPayload::ConversationDeleted {} => "conversation_deleted",
+            EventPayload::ConversationOwnerChanged { .. } => "conversation_owner_changed",
             EventPayload::UserMessage { .. } => "user_message",
             EventPayload::AssistantStarted { .. } => "assistant_started",
             EventPayload::AssistantDelta { .. } => "assistant_delta",

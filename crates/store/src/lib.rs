@@ -4,12 +4,14 @@
 //! read models (conversations, messages) in the same transaction, so reads never lag;
 //! [`Store::replay`] rebuilds the read models from the log.
 
+mod accounts;
 mod error;
 mod events;
 mod kb;
 mod sqlite;
 mod url;
 
+pub use accounts::{RefreshRow, UserRow};
 pub use error::StoreError;
 pub use events::{ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, SessionRow, StoredEvent, Usage};
 pub use kb::{KbEntryRow, KnowledgeBaseRow, UnansweredRow};
@@ -139,6 +141,36 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Unanswered questions, most asked first.
     async fn unanswered(&self, limit: u32) -> Result<Vec<UnansweredRow>, StoreError>;
+
+    /// Create a user; a taken email (ignoring case) is [`StoreError::Duplicate`].
+    async fn create_user(&self, user: &UserRow) -> Result<(), StoreError>;
+
+    async fn user_by_id(&self, id: &str) -> Result<Option<UserRow>, StoreError>;
+
+    /// By email, ignoring case.
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>, StoreError>;
+
+    async fn count_users(&self) -> Result<u64, StoreError>;
+
+    async fn set_user_password(&self, id: &str, password_hash: &str, now_ms: i64) -> Result<(), StoreError>;
+
+    async fn set_user_role(&self, id: &str, role: &str, now_ms: i64) -> Result<bool, StoreError>;
+
+    async fn insert_refresh(&self, token: &RefreshRow) -> Result<(), StoreError>;
+
+    async fn refresh_by_hash(&self, token_hash: &str) -> Result<Option<RefreshRow>, StoreError>;
+
+    /// Mark a refresh token used; false if it already was (a reuse).
+    async fn use_refresh(&self, id: &str, now_ms: i64) -> Result<bool, StoreError>;
+
+    /// End a login: its refresh tokens and its cookie session.
+    async fn revoke_family(&self, family_id: &str, now_ms: i64) -> Result<(), StoreError>;
+
+    /// End every login of a user.
+    async fn revoke_user(&self, user_id: &str, now_ms: i64) -> Result<(), StoreError>;
+
+    /// The user, if the login (family) is still live.
+    async fn user_for_login(&self, user_id: &str, family_id: &str) -> Result<Option<UserRow>, StoreError>;
 
     /// Drop and rebuild the read models from the event log.
     async fn replay(&self) -> Result<ReplayStats, StoreError>;

@@ -4,7 +4,8 @@ use crate::events::{
     ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, SessionRow, StoredEvent, Usage,
 };
 use crate::{
-    Backend, DatabaseUrl, KbEntryRow, KnowledgeBaseRow, PoolOptions, ReplayStats, Store, StoreError, UnansweredRow,
+    Backend, DatabaseUrl, KbEntryRow, KnowledgeBaseRow, PoolOptions, RefreshRow, ReplayStats, Store, StoreError,
+    UnansweredRow, UserRow,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -107,6 +108,13 @@ impl SqliteStore {
             EventPayload::ConversationRenamed { title } => {
                 sqlx::query("UPDATE conversations SET title = ? WHERE id = ?")
                     .bind(title)
+                    .bind(stream_id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            EventPayload::ConversationOwnerChanged { owner_id } => {
+                sqlx::query("UPDATE conversations SET owner_id = ? WHERE id = ?")
+                    .bind(owner_id)
                     .bind(stream_id)
                     .execute(&mut **tx)
                     .await?;
@@ -252,6 +260,19 @@ fn entry_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<KbEntryRow, StoreError>
         answer_en: r.try_get("answer_en")?,
         enabled: enabled != 0,
         version: r.try_get("version")?,
+        created_at_ms: r.try_get("created_at")?,
+        updated_at_ms: r.try_get("updated_at")?,
+    })
+}
+
+fn user_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<UserRow, StoreError> {
+    Ok(UserRow {
+        id: r.try_get("id")?,
+        email: r.try_get("email")?,
+        display_name: r.try_get("display_name")?,
+        role: r.try_get("role")?,
+        locale: r.try_get("locale")?,
+        password_hash: r.try_get("password_hash")?,
         created_at_ms: r.try_get("created_at")?,
         updated_at_ms: r.try_get("updated_at")?,
     })
@@ -654,6 +675,149 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn create_user(&self, u: &UserRow) -> Result<(), StoreError> {
+        let res = sqlx::query(
+            "INSERT INTO users (id, email, email_lower, display_name, role, locale, password_hash, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&u.id)
+        .bind(&u.email)
+        .bind(u.email.to_lowercase())
+        .bind(&u.display_name)
+        .bind(&u.role)
+        .bind(&u.locale)
+        .bind(&u.password_hash)
+        .bind(u.created_at_ms)
+        .bind(u.updated_at_ms)
+        .execute(&self.writer)
+        .await;
+        match res {
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate("users_email_key".into())),
+            other => other.map(|_| ()).map_err(Into::into),
+        }
+    }
+
+    async fn user_by_id(&self, id: &str) -> Result<Option<UserRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM users WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM users WHERE email_lower = ?")
+            .bind(email.to_lowercase())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn count_users(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?;
+        Ok(n as u64)
+    }
+
+    async fn set_user_password(&self, id: &str, password_hash: &str, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(now_ms)
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_user_role(&self, id: &str, role: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let n = sqlx::query("UPDATE users SET role = ?, updated_at = ? WHERE id = ?")
+            .bind(role)
+            .bind(now_ms)
+            .bind(id)
+            .execute(&self.writer)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    async fn insert_refresh(&self, t: &RefreshRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, created_at, expires_at, used_at, revoked_at)
+             VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)",
+        )
+        .bind(&t.id)
+        .bind(&t.user_id)
+        .bind(&t.family_id)
+        .bind(&t.token_hash)
+        .bind(t.created_at_ms)
+        .bind(t.expires_at_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn refresh_by_hash(&self, token_hash: &str) -> Result<Option<RefreshRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM refresh_tokens WHERE token_hash = ?")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(RefreshRow {
+            id: r.try_get("id")?,
+            user_id: r.try_get("user_id")?,
+            family_id: r.try_get("family_id")?,
+            token_hash: r.try_get("token_hash")?,
+            created_at_ms: r.try_get("created_at")?,
+            expires_at_ms: r.try_get("expires_at")?,
+            used_at_ms: r.try_get("used_at")?,
+            revoked_at_ms: r.try_get("revoked_at")?,
+        }))
+    }
+
+    async fn use_refresh(&self, id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "UPDATE refresh_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(now_ms)
+        .bind(id)
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn revoke_family(&self, family_id: &str, now_ms: i64) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL")
+            .bind(now_ms)
+            .bind(family_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE sessions SET revoked = 1 WHERE id = ?").bind(family_id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn revoke_user(&self, user_id: &str, now_ms: i64) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
+            .bind(now_ms)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE sessions SET revoked = 1 WHERE subject_id = ?").bind(user_id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn user_for_login(&self, user_id: &str, family_id: &str) -> Result<Option<UserRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT u.* FROM users u WHERE u.id = ? AND EXISTS (
+               SELECT 1 FROM refresh_tokens r WHERE r.family_id = ? AND r.user_id = u.id AND r.revoked_at IS NULL)",
+        )
+        .bind(user_id)
+        .bind(family_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
     async fn replay(&self) -> Result<ReplayStats, StoreError> {
         let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM messages").execute(&mut *tx).await?;
@@ -697,7 +861,7 @@ mod tests {
     async fn store(dir: &tempfile::TempDir) -> SqliteStore {
         let url = DatabaseUrl::parse(&format!("sqlite://{}/t.db", dir.path().display())).unwrap();
         let s = SqliteStore::open(&url, &PoolOptions::default()).await.unwrap();
-        assert_eq!(s.migrate().await.unwrap(), 3);
+        assert_eq!(s.migrate().await.unwrap(), 4);
         assert_eq!(s.migrate().await.unwrap(), 0, "migrations are idempotent");
         s
     }

@@ -180,6 +180,20 @@ pub struct KbConfig {
     pub cache_size: usize,
 }
 
+/// Accounts and tokens.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// HS256 key for access tokens. Random per process when unset outside production
+    /// (tokens then die with the process).
+    pub jwt_secret: SecretString,
+    pub jwt_secret_generated: bool,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub signup: crate::accounts::SignupMode,
+    /// The first admin, created on first start when there are no users.
+    pub admin: Option<(String, SecretString)>,
+}
+
 /// All settings, parsed once.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -193,6 +207,7 @@ pub struct Config {
     /// Assistants from the config file.
     pub assistants: Vec<AssistantConfig>,
     pub kb: KbConfig,
+    pub auth: AuthConfig,
     /// Bearer token required on `/metrics` when set.
     pub metrics_token: Option<SecretString>,
     /// Every setting as resolved, secrets blanked (for `check-config`).
@@ -288,6 +303,7 @@ impl Config {
         if !(0.0..=1.0).contains(&min_confidence) {
             return Err(ConfigError::new("KB_MIN_CONFIDENCE", "must be from 0 to 1"));
         }
+        let auth = auth(src, env)?;
         let kb = KbConfig {
             min_confidence,
             cache_ttl: seconds(src, "KB_CACHE_TTL_SECONDS", 300)?,
@@ -310,11 +326,14 @@ impl Config {
                 r.shown = url.redacted();
             }
         }
-        let warnings = src
+        let mut warnings: Vec<String> = src
             .unknown_file_keys()
             .into_iter()
             .map(|k| format!("config file: unknown setting {k} (ignored)"))
             .collect();
+        if auth.jwt_secret_generated {
+            warnings.push("JWT_SECRET is not set: using a random key; logins end when the process stops".into());
+        }
         Ok(Config {
             env,
             server: ServerConfig { host, port, tls, cors, body_limit, request_timeout, shutdown_grace },
@@ -325,6 +344,7 @@ impl Config {
             chat,
             assistants,
             kb,
+            auth,
             metrics_token,
             resolved,
             warnings,
@@ -364,6 +384,58 @@ fn api_keys(src: &Source) -> Result<Vec<String>, ConfigError> {
         out.push(sha2::Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect());
     }
     Ok(out)
+}
+
+fn auth(src: &Source, env: AppEnv) -> Result<AuthConfig, ConfigError> {
+    use secrecy::ExposeSecret;
+    let (jwt_secret, generated) = match src.secret("JWT_SECRET") {
+        Some(s) if s.expose_secret().chars().count() >= 32 => (s, false),
+        Some(_) => return Err(ConfigError::new("JWT_SECRET", "must be at least 32 characters")),
+        None if env == AppEnv::Production => {
+            return Err(ConfigError::new("JWT_SECRET", "is required in production (32 or more random characters)"))
+        }
+        None => {
+            use base64::Engine;
+            use rand::RngCore;
+            let mut key = [0u8; 48];
+            rand::rng().fill_bytes(&mut key);
+            (SecretString::from(base64::engine::general_purpose::STANDARD.encode(key)), true)
+        }
+    };
+    let signup = match src.string("SIGNUP_MODE", "open").to_ascii_lowercase().as_str() {
+        "open" => crate::accounts::SignupMode::Open,
+        "invite" | "invite-only" | "invite_only" => crate::accounts::SignupMode::InviteOnly,
+        "closed" => crate::accounts::SignupMode::Closed,
+        other => return Err(ConfigError::invalid("SIGNUP_MODE", other, "open, invite-only or closed")),
+    };
+    let admin = match (src.opt_string("ADMIN_EMAIL"), src.secret("ADMIN_PASSWORD")) {
+        (Some(email), Some(password)) => {
+            crate::accounts::validate_email(&email)
+                .map_err(|_| ConfigError::invalid("ADMIN_EMAIL", &email, "an email address"))?;
+            crate::accounts::validate_password(secrecy::ExposeSecret::expose_secret(&password))
+                .map_err(|e| ConfigError::new("ADMIN_PASSWORD", e.to_string()))?;
+            Some((email, password))
+        }
+        (Some(_), None) => return Err(ConfigError::new("ADMIN_PASSWORD", "must be set when ADMIN_EMAIL is set")),
+        (None, Some(_)) => return Err(ConfigError::new("ADMIN_EMAIL", "must be set when ADMIN_PASSWORD is set")),
+        (None, None) => None,
+    };
+    let access: u64 = src.parse("ACCESS_TOKEN_TTL_SECONDS", 900, "a number of seconds")?;
+    let refresh_days: u64 = src.parse("REFRESH_TOKEN_TTL_DAYS", 30, "a number of days")?;
+    if access == 0 || refresh_days == 0 {
+        return Err(ConfigError::new(
+            if access == 0 { "ACCESS_TOKEN_TTL_SECONDS" } else { "REFRESH_TOKEN_TTL_DAYS" },
+            "must be at least 1",
+        ));
+    }
+    Ok(AuthConfig {
+        jwt_secret,
+        jwt_secret_generated: generated,
+        access_ttl: Duration::from_secs(access),
+        refresh_ttl: Duration::from_secs(refresh_days * 86_400),
+        signup,
+        admin,
+    })
 }
 
 fn assistants(src: &Source) -> Result<Vec<AssistantConfig>, ConfigError> {
@@ -602,7 +674,14 @@ mod tests {
 
     #[test]
     fn node_env_and_cors_list() {
-        let c = parse(&[("NODE_ENV", "production"), ("CORS_ORIGIN", "https://a.jp, https://b.jp:8443/")]).unwrap();
+        let err = parse(&[("NODE_ENV", "production")]).unwrap_err();
+        assert_eq!(err.var, "JWT_SECRET", "production needs a real signing key");
+        let c = parse(&[
+            ("NODE_ENV", "production"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("CORS_ORIGIN", "https://a.jp, https://b.jp:8443/"),
+        ])
+        .unwrap();
         assert_eq!(c.env, AppEnv::Production);
         assert_eq!(c.log.format, LogFormat::Json);
         assert_eq!(

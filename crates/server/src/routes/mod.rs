@@ -1,5 +1,6 @@
 //! HTTP handlers: thin, one file per area.
 
+pub mod auth;
 pub mod chat;
 pub mod concierge;
 pub mod conversations;

@@ -19,6 +19,7 @@ use utoipa::{Modify, OpenApi};
         (name = "health", description = "Health and readiness"),
         (name = "observability", description = "Metrics and the API description"),
         (name = "sessions", description = "Guest sessions"),
+        (name = "auth", description = "Accounts: sign-up, login, tokens, password"),
         (name = "conversations", description = "The caller's conversations"),
         (name = "chat", description = "Chat turns: JSON, Server-Sent Events, resume, cancel"),
         (name = "openai", description = "OpenAI-compatible API: the assistants as models"),

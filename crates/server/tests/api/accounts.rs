@@ -1,0 +1,272 @@
+//! Accounts: sign-up, login, tokens, revocation.
+
+use crate::helpers::{error_code, TestApp};
+use serde_json::json;
+
+const SECRET: &str = "test-jwt-secret-0123456789-abcdefghij";
+
+async fn app() -> TestApp {
+    TestApp::spawn_with(|c| c.auth.jwt_secret = secrecy::SecretString::from(SECRET)).await
+}
+
+async fn signup(app: &TestApp, email: &str) -> serde_json::Value {
+    let res = app
+        .client
+        .post(app.url("/api/auth/signup"))
+        .json(&json!({"email": email, "password": "a long passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{:?}", res.text().await);
+    res.json().await.unwrap()
+}
+
+async fn login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+fn craft(claims: serde_json::Value, key: &str, alg: jsonwebtoken::Algorithm) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(alg),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(key.as_bytes()),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn signup_login_and_me_with_token_or_cookie() {
+    let app = app().await;
+    let tokens = signup(&app, "Taro@Example.jp").await;
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["expires_in"], 900);
+    let me: serde_json::Value =
+        app.get_auth("/api/me", tokens["access_token"].as_str().unwrap()).await.json().await.unwrap();
+    assert_eq!((me["email"].as_str(), me["role"].as_str()), (Some("Taro@Example.jp"), Some("user")));
+
+    let res = login(&app, "taro@example.JP", "a long passphrase").await;
+    assert_eq!(res.status(), 200, "emails match ignoring case");
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let me: serde_json::Value =
+        app.client.get(app.url("/api/me")).header("cookie", cookie).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["role"], "user");
+
+    let res = app
+        .client
+        .post(app.url("/api/auth/signup"))
+        .json(&json!({"email": "TARO@example.jp", "password": "another passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, code, _) = error_code(res).await;
+    assert_eq!((status, code.as_str()), (409, "conflict"), "unique ignoring case");
+    let res = app
+        .client
+        .post(app.url("/api/auth/signup"))
+        .json(&json!({"email": "x@example.jp", "password": "short"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, _, body) = error_code(res).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("password")));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_look_the_same() {
+    let app = app().await;
+    signup(&app, "hanako@example.jp").await;
+    let (s1, c1, b1) = error_code(login(&app, "hanako@example.jp", "wrong passphrase").await).await;
+    let (s2, c2, b2) = error_code(login(&app, "nobody@example.jp", "wrong passphrase").await).await;
+    assert_eq!((s1, c1.as_str()), (401, "unauthorized"));
+    assert_eq!((s1, c1, b1["error"]["message"].clone()), (s2, c2, b2["error"]["message"].clone()));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn forged_and_expired_access_tokens_are_refused() {
+    let app = app().await;
+    let tokens = signup(&app, "jiro@example.jp").await;
+    let good = tokens["access_token"].as_str().unwrap();
+    assert_eq!(app.get_auth("/api/me", good).await.status(), 200);
+    let payload: serde_json::Value = {
+        use base64::Engine;
+        let part = good.split('.').nth(1).unwrap();
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+    };
+    let now = chrono_like_now();
+    let mut expired = payload.clone();
+    expired["exp"] = json!(now - 60);
+    let mut refresh_typed = payload.clone();
+    refresh_typed["typ"] = json!("refresh");
+    // Tampered: a signature that does not match the payload.
+    let mut parts: Vec<String> = good.split('.').map(String::from).collect();
+    let mut admin = payload.clone();
+    admin["sub"] = json!("someone-else");
+    parts[1] = {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(admin.to_string())
+    };
+    let tampered = parts.join(".");
+    let alg_none = format!(
+        "{}.{}.",
+        {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#)
+        },
+        good.split('.').nth(1).unwrap()
+    );
+    for (name, token) in [
+        ("tampered", tampered),
+        ("expired", craft(expired, SECRET, jsonwebtoken::Algorithm::HS256)),
+        ("wrong key", craft(payload.clone(), "another-secret-0123456789-abcdefghijkl", jsonwebtoken::Algorithm::HS256)),
+        ("HS512", craft(payload.clone(), SECRET, jsonwebtoken::Algorithm::HS512)),
+        ("not an access token", craft(refresh_typed, SECRET, jsonwebtoken::Algorithm::HS256)),
+        ("alg none", alg_none),
+    ] {
+        let (status, _, _) = error_code(app.get_auth("/api/me", &token).await).await;
+        assert_eq!(status, 401, "{name}");
+    }
+    app.stop().await;
+}
+
+fn chrono_like_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
+    app.client.post(app.url("/api/auth/refresh")).json(&json!({"refresh_token": token})).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_a_reuse_ends_the_login() {
+    let app = app().await;
+    let t1 = signup(&app, "saburo@example.jp").await;
+    let r1 = t1["refresh_token"].as_str().unwrap().to_string();
+    let res = refresh(&app, &r1).await;
+    assert_eq!(res.status(), 200);
+    let t2: serde_json::Value = res.json().await.unwrap();
+    let (r2, a2) =
+        (t2["refresh_token"].as_str().unwrap().to_string(), t2["access_token"].as_str().unwrap().to_string());
+    assert_ne!(r1, r2);
+    assert_eq!(app.get_auth("/api/me", &a2).await.status(), 200);
+    // r1 again: a thief replaying it. The whole login ends.
+    assert_eq!(refresh(&app, &r1).await.status(), 401);
+    assert_eq!(refresh(&app, &r2).await.status(), 401, "the family is revoked");
+    assert_eq!(app.get_auth("/api/me", &a2).await.status(), 401, "and its access tokens with it");
+    // Another login of the same user is untouched.
+    let other: serde_json::Value = login(&app, "saburo@example.jp", "a long passphrase").await.json().await.unwrap();
+    assert_eq!(app.get_auth("/api/me", other["access_token"].as_str().unwrap()).await.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn logout_and_password_change_end_sessions() {
+    let app = app().await;
+    signup(&app, "shiro@example.jp").await;
+    let res = login(&app, "shiro@example.jp", "a long passphrase").await;
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let t: serde_json::Value = res.json().await.unwrap();
+    let access = t["access_token"].as_str().unwrap().to_string();
+    let res = app.client.post(app.url("/api/auth/logout")).bearer_auth(&access).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(app.get_auth("/api/me", &access).await.status(), 401);
+    assert_eq!(app.client.get(app.url("/api/me")).header("cookie", &cookie).send().await.unwrap().status(), 401);
+    assert_eq!(refresh(&app, t["refresh_token"].as_str().unwrap()).await.status(), 401);
+
+    let a: serde_json::Value = login(&app, "shiro@example.jp", "a long passphrase").await.json().await.unwrap();
+    let b: serde_json::Value = login(&app, "shiro@example.jp", "a long passphrase").await.json().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/me/password"))
+        .bearer_auth(a["access_token"].as_str().unwrap())
+        .json(&json!({"current_password": "a long passphrase", "new_password": "a newer passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    for t in [&a, &b] {
+        assert_eq!(
+            app.get_auth("/api/me", t["access_token"].as_str().unwrap()).await.status(),
+            401,
+            "every login ends"
+        );
+    }
+    assert_eq!(login(&app, "shiro@example.jp", "a long passphrase").await.status(), 401);
+    assert_eq!(login(&app, "shiro@example.jp", "a newer passphrase").await.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_demotion_takes_effect_at_once() {
+    let app = app().await;
+    signup(&app, "ops@example.jp").await;
+    let user = app.state.store.user_by_email("ops@example.jp").await.unwrap().unwrap();
+    app.state.accounts.set_role(&user.id, "operator").await.unwrap();
+    let t: serde_json::Value = login(&app, "ops@example.jp", "a long passphrase").await.json().await.unwrap();
+    let access = t["access_token"].as_str().unwrap().to_string();
+    let entry = json!({"question": "デモ用の質問ですか？", "answer": "はい。"});
+    assert_eq!(app.post_json("/api/kb/bases/mnp/entries", &access, entry.clone()).await.status(), 201);
+    app.state.accounts.set_role(&user.id, "user").await.unwrap();
+    let (status, _, _) = error_code(app.post_json("/api/kb/bases/mnp/entries", &access, entry).await).await;
+    assert_eq!(status, 401, "the old operator login is over");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_guest_who_signs_up_keeps_their_conversations() {
+    let app = app().await;
+    let guest = app.session().await;
+    let body: serde_json::Value =
+        app.post_json("/api/chat", &guest, json!({"message": "予約番号の有効期限は？"})).await.json().await.unwrap();
+    let conv = body["conversation_id"].as_str().unwrap().to_string();
+    let res = app
+        .client
+        .post(app.url("/api/auth/signup"))
+        .bearer_auth(&guest)
+        .json(&json!({"email": "guest@example.jp", "password": "a long passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    let t: serde_json::Value = res.json().await.unwrap();
+    let list: serde_json::Value =
+        app.get_auth("/api/conversations", t["access_token"].as_str().unwrap()).await.json().await.unwrap();
+    assert_eq!(list["conversations"][0]["id"], conv.as_str());
+    let old: serde_json::Value = app.get_auth("/api/conversations", &guest).await.json().await.unwrap();
+    assert_eq!(old["conversations"], json!([]), "the guest no longer holds it");
+    // The move is an event: a replay keeps it.
+    app.state.store.replay().await.unwrap();
+    let list: serde_json::Value =
+        app.get_auth("/api/conversations", t["access_token"].as_str().unwrap()).await.json().await.unwrap();
+    assert_eq!(list["conversations"][0]["id"], conv.as_str());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_first_admin_comes_from_the_environment_and_signup_can_be_closed() {
+    let app = TestApp::spawn_with(|c| {
+        c.auth.jwt_secret = secrecy::SecretString::from(SECRET);
+        c.auth.admin = Some(("root@example.jp".into(), secrecy::SecretString::from("an admin passphrase")));
+        c.auth.signup = tenmon_ark::accounts::SignupMode::Closed;
+    })
+    .await;
+    let t: serde_json::Value = login(&app, "root@example.jp", "an admin passphrase").await.json().await.unwrap();
+    let me: serde_json::Value =
+        app.get_auth("/api/me", t["access_token"].as_str().unwrap()).await.json().await.unwrap();
+    assert_eq!(me["role"], "admin");
+    let res = app
+        .client
+        .post(app.url("/api/auth/signup"))
+        .json(&json!({"email": "x@example.jp", "password": "a long passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, code, _) = error_code(res).await;
+    assert_eq!((status, code.as_str()), (403, "forbidden"));
+    app.stop().await;
+}

@@ -1,0 +1,32 @@
+//! Account rows.
+
+use serde::{Deserialize, Serialize};
+
+/// A user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    /// `admin`, `operator` or `user`.
+    pub role: String,
+    pub locale: String,
+    /// argon2id PHC string; `None` for accounts that only sign in with OIDC.
+    pub password_hash: Option<String>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// A refresh token (stored hashed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshRow {
+    pub id: String,
+    pub user_id: String,
+    /// The login this token belongs to.
+    pub family_id: String,
+    pub token_hash: String,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+    pub used_at_ms: Option<i64>,
+    pub revoked_at_ms: Option<i64>,
+}
