@@ -609,7 +609,7 @@ fn log_filter(level: &str) -> Result<String, ConfigError> {
     let directive = match lower.as_str() {
         // A bare level: keep the libraries' chatter down.
         "error" | "warn" | "info" | "debug" | "trace" | "off" => {
-            format!("{lower},sqlx=warn,hyper=warn,h2=warn,rustls=warn,tower_http=warn")
+            format!("{lower},sqlx=warn,hyper=warn,h2=warn,rustls=warn,tower_http=warn,tantivy=warn")
         }
         _ => level.to_string(),
     };
