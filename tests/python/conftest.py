@@ -46,7 +46,15 @@ class Server:
         self.dir = tempfile.TemporaryDirectory()
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PORT": str(self.port), "LOG_FORMAT": "json"}
+        full_env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PORT": str(self.port),
+            "LOG_FORMAT": "json",
+            # The fuzzer sends hundreds of requests from one address; limits are
+            # tested in the Rust suite.
+            "RATE_LIMIT_MAX_REQUESTS": "1000000",
+            "AUTH_RATE_LIMIT_MAX": "100000",
+        }
         full_env.update(env or {})
         self.log = open(os.path.join(self.dir.name, "server.log"), "w+")
         self.proc = subprocess.Popen([binary], cwd=self.dir.name, env=full_env, stdout=self.log, stderr=self.log)

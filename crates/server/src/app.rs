@@ -48,6 +48,8 @@ pub struct App {
     pub kb: tenmon_kb::KnowledgeBase,
     /// Accounts, logins and tokens.
     pub accounts: crate::accounts::Accounts,
+    /// Rate limits (in memory for one replica).
+    pub limiter: Arc<dyn crate::ratelimit::RateLimiter>,
 }
 
 impl AppState {
@@ -96,6 +98,8 @@ impl AppState {
             },
             turn_metrics,
         );
+        let limiter: Arc<dyn crate::ratelimit::RateLimiter> =
+            Arc::new(crate::ratelimit::LocalLimiter::new(config.rate_limit.api, config.rate_limit.auth));
         let accounts = crate::accounts::Accounts::new(
             store.clone(),
             crate::accounts::AccountSettings {
@@ -117,6 +121,7 @@ impl AppState {
             chat,
             kb,
             accounts,
+            limiter,
         }))
     }
 }

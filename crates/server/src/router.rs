@@ -4,7 +4,7 @@
 
 use crate::app::{AppState, BodyLimit};
 use crate::config::CorsOrigins;
-use crate::middleware::{json_errors, observe, request_id, security};
+use crate::middleware::{json_errors, observe, rate_limit, request_id, security};
 use crate::routes::{
     auth, chat, concierge, conversations, fallback, health, kb, metrics, openai_compat, openapi, session,
 };
@@ -20,8 +20,36 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// Every operation can answer 429 (rate limits apply to all but probes and metrics).
+fn document_rate_limits(mut spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    for (path, item) in spec.paths.paths.iter_mut() {
+        if path.starts_with("/health") || path.ends_with("metrics") || path == "/api/health" {
+            continue;
+        }
+        for op in
+            [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
+        {
+            let response = ResponseBuilder::new()
+                .description("Too many requests (rate_limited); see Retry-After and RateLimit-*")
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                )
+                .build();
+            op.responses.responses.insert("429".into(), response.into());
+        }
+    }
+    spec
+}
+
 /// The API routes and the OpenAPI document describing exactly them.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, spec) = routes();
+    (router, document_rate_limits(spec))
+}
+
+fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(health::get_health))
         .routes(routes!(health::get_api_health))
@@ -115,6 +143,7 @@ pub fn build(state: AppState) -> Router {
     }
     router
         .layer(CompressionLayer::new())
+        .layer(mw::from_fn_with_state(state.clone(), rate_limit::rate_limit))
         .layer(mw::from_fn_with_state(state.clone(), observe::observe))
         .layer(Extension(BodyLimit(limit)))
         .layer(mw::from_fn(request_id::request_id))

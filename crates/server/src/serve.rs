@@ -72,6 +72,17 @@ pub async fn run(
     };
 
     crate::systemd::ready(&format!("listening on {addr}"));
+    // Forget idle rate-limit keys now and then.
+    let (limiter, shutdown) = (state.limiter.clone(), state.shutdown.clone());
+    state.tasks.spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                _ = tick.tick() => limiter.sweep(),
+            }
+        }
+    });
     crate::systemd::spawn_watchdog(&state.tasks, state.shutdown.clone());
     let token = state.shutdown.clone();
     let listener = listener.tap_io(|tcp| {

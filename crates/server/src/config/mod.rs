@@ -194,6 +194,17 @@ pub struct AuthConfig {
     pub admin: Option<(String, SecretString)>,
 }
 
+/// Rate limits.
+#[derive(Debug, Clone)]
+pub struct RateLimitConfig {
+    /// Every API request, per client IP and per credential.
+    pub api: crate::ratelimit::Limit,
+    /// Login, sign-up and refresh per client IP (per account: five times this).
+    pub auth: crate::ratelimit::Limit,
+    /// Peers whose `X-Forwarded-For` is believed (nginx, the load balancer).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
 /// All settings, parsed once.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -208,6 +219,7 @@ pub struct Config {
     pub assistants: Vec<AssistantConfig>,
     pub kb: KbConfig,
     pub auth: AuthConfig,
+    pub rate_limit: RateLimitConfig,
     /// Bearer token required on `/metrics` when set.
     pub metrics_token: Option<SecretString>,
     /// Every setting as resolved, secrets blanked (for `check-config`).
@@ -304,6 +316,7 @@ impl Config {
             return Err(ConfigError::new("KB_MIN_CONFIDENCE", "must be from 0 to 1"));
         }
         let auth = auth(src, env)?;
+        let rate_limit = rate_limit(src)?;
         let kb = KbConfig {
             min_confidence,
             cache_ttl: seconds(src, "KB_CACHE_TTL_SECONDS", 300)?,
@@ -345,6 +358,7 @@ impl Config {
             assistants,
             kb,
             auth,
+            rate_limit,
             metrics_token,
             resolved,
             warnings,
@@ -368,7 +382,11 @@ impl Config {
         env.insert("APP_ENV".to_string(), "test".to_string());
         let src = Source::from_layers(env, Default::default(), Default::default(), Default::default());
         #[expect(clippy::expect_used, reason = "test settings are constants")]
-        Self::from_source(&src).expect("test config is valid")
+        let mut config = Self::from_source(&src).expect("test config is valid");
+        // Tests send bursts from one address; the rate-limit tests set their own.
+        config.rate_limit.api.max = 1_000_000;
+        config.rate_limit.auth.max = 1_000_000;
+        config
     }
 }
 
@@ -384,6 +402,35 @@ fn api_keys(src: &Source) -> Result<Vec<String>, ConfigError> {
         out.push(sha2::Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect());
     }
     Ok(out)
+}
+
+fn rate_limit(src: &Source) -> Result<RateLimitConfig, ConfigError> {
+    let window_ms: u64 = src.parse("RATE_LIMIT_WINDOW_MS", 60_000, "a number of milliseconds")?;
+    if window_ms < 1000 {
+        return Err(ConfigError::new("RATE_LIMIT_WINDOW_MS", "must be at least 1000"));
+    }
+    let window = Duration::from_millis(window_ms);
+    let max: u32 = src.parse("RATE_LIMIT_MAX_REQUESTS", 120, "a number of requests")?;
+    let auth_max: u32 = src.parse("AUTH_RATE_LIMIT_MAX", 10, "a number of attempts")?;
+    if max == 0 || auth_max == 0 {
+        return Err(ConfigError::new(
+            if max == 0 { "RATE_LIMIT_MAX_REQUESTS" } else { "AUTH_RATE_LIMIT_MAX" },
+            "must be at least 1",
+        ));
+    }
+    let mut trusted_proxies = Vec::new();
+    for item in src.string("TRUSTED_PROXIES", "").split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let net =
+            item.parse::<ipnet::IpNet>().or_else(|_| item.parse::<IpAddr>().map(ipnet::IpNet::from)).map_err(|_| {
+                ConfigError::invalid("TRUSTED_PROXIES", item, "IP addresses or CIDR ranges, comma-separated")
+            })?;
+        trusted_proxies.push(net);
+    }
+    Ok(RateLimitConfig {
+        api: crate::ratelimit::Limit { max, window },
+        auth: crate::ratelimit::Limit { max: auth_max, window },
+        trusted_proxies,
+    })
 }
 
 fn auth(src: &Source, env: AppEnv) -> Result<AuthConfig, ConfigError> {

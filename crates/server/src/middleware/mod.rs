@@ -3,5 +3,6 @@
 
 pub mod json_errors;
 pub mod observe;
+pub mod rate_limit;
 pub mod request_id;
 pub mod security;

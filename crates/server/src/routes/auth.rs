@@ -7,6 +7,8 @@ use crate::app::AppState;
 use crate::auth::{presented_token, Caller, SESSION_COOKIE};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
+use crate::middleware::rate_limit::refused;
+use crate::ratelimit::Bucket;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
@@ -169,6 +171,7 @@ pub async fn signup(
         (status = 200, description = "Logged in; the session cookie is set", body = TokenResponse),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "Wrong email or password (the same answer for both)", body = ErrorBody),
+        (status = 429, description = "Too many attempts from this address or for this account", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid field", body = ErrorBody),
@@ -178,6 +181,10 @@ pub async fn login(
     MaybeGuest(guest): MaybeGuest,
     ApiJson(b): ApiJson<LoginBody>,
 ) -> Result<Response, ApiError> {
+    let per_account = state.limiter.check(Bucket::Account, &format!("acct:{}", b.email.trim().to_lowercase())).await;
+    if !per_account.allowed {
+        return Ok(refused(&per_account));
+    }
     let (user, tokens) = state.accounts.login(&b.email, &b.password).await?;
     adopt(&state, guest, &user.id).await;
     with_tokens(&state, StatusCode::OK, &tokens)

@@ -115,3 +115,82 @@ async fn a_request_over_the_time_limit_is_json_408() {
     assert_eq!((status, code.as_str()), (408, "request_timeout"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn rate_limits_answer_429_with_retry_after_and_headers() {
+    let app = TestApp::spawn_with(|c| {
+        c.rate_limit.api.max = 5;
+        c.rate_limit.api.window = std::time::Duration::from_secs(60);
+    })
+    .await;
+    for i in 0..5 {
+        let res = app.get("/api/assistants").await;
+        assert_eq!(res.status(), 200, "request {i}");
+        assert_eq!(res.headers()["ratelimit-limit"], "5");
+        assert_eq!(res.headers()["ratelimit-remaining"].to_str().unwrap(), (4 - i).to_string());
+    }
+    let res = app.get("/api/assistants").await;
+    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=12).contains(&retry), "{retry}");
+    let (status, code, _) = error_code(res).await;
+    assert_eq!((status, code.as_str()), (429, "rate_limited"));
+    // Probes are never limited.
+    assert_eq!(app.get("/health/ready").await.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn login_brute_force_is_stopped_per_ip_without_locking_the_account_for_others() {
+    let app = TestApp::spawn_with(|c| {
+        c.rate_limit.auth.max = 3;
+        c.rate_limit.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    let res = app
+        .client
+        .post(app.url("/api/auth/signup"))
+        .header("x-forwarded-for", "192.0.2.1")
+        .json(&serde_json::json!({"email": "victim@example.jp", "password": "the right passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let attempt = |ip: &'static str, password: &'static str| {
+        app.client
+            .post(app.url("/api/auth/login"))
+            .header("x-forwarded-for", ip)
+            .json(&serde_json::json!({"email": "victim@example.jp", "password": password}))
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(attempt("203.0.113.66", "guess guess guess").await.unwrap().status(), 401);
+    }
+    let blocked = attempt("203.0.113.66", "the right passphrase").await.unwrap();
+    assert_eq!(blocked.status(), 429, "the guessing address is stopped, even with the right password");
+    assert!(blocked.headers().contains_key("retry-after"));
+    assert_eq!(
+        attempt("198.51.100.7", "the right passphrase").await.unwrap().status(),
+        200,
+        "the owner, elsewhere, still gets in"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored() {
+    let app = TestApp::spawn_with(|c| {
+        c.rate_limit.api.max = 2;
+        c.rate_limit.trusted_proxies = vec![];
+    })
+    .await;
+    for ip in ["203.0.113.1", "203.0.113.2"] {
+        assert_eq!(
+            app.client.get(app.url("/api/assistants")).header("x-forwarded-for", ip).send().await.unwrap().status(),
+            200
+        );
+    }
+    // A new "address" per request would reset the limit if the header were believed.
+    let res = app.client.get(app.url("/api/assistants")).header("x-forwarded-for", "203.0.113.3").send().await.unwrap();
+    assert_eq!(res.status(), 429);
+    app.stop().await;
+}
