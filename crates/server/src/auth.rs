@@ -64,20 +64,62 @@ fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+/// Where a credential came from. Only the cookie is sent by browsers on their own,
+/// so only it needs CSRF protection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialSource {
+    Header,
+    Cookie,
+}
+
+/// The readable cookie holding the CSRF token for the web UI.
+pub const CSRF_COOKIE: &str = "tenmon_csrf";
+
+/// The CSRF token of a session: derived from the session token, which the page
+/// cannot read (HttpOnly), so a forged request cannot know it.
+pub fn csrf_token(session_token: &str) -> String {
+    hash_token(&format!("csrf:{session_token}"))[..32].to_string()
+}
+
 /// The one place credentials are read from a request. Exactly one is examined, by a
 /// fixed precedence: `Authorization: Bearer`, then `x-api-key`, then the session
 /// cookie. An explicit header that fails is a 401; it never falls back to a cookie.
-pub fn presented_token(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub fn presented_credential(headers: &HeaderMap) -> Result<Option<(String, CredentialSource)>, ApiError> {
     if let Some(value) = headers.get(AUTHORIZATION) {
         let value = value.to_str().map_err(|_| ApiError::Unauthorized)?;
         let token =
             value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).ok_or(ApiError::Unauthorized)?;
-        return Ok(Some(token.trim().to_string()));
+        return Ok(Some((token.trim().to_string(), CredentialSource::Header)));
     }
     if let Some(value) = headers.get("x-api-key") {
-        return Ok(Some(value.to_str().map_err(|_| ApiError::Unauthorized)?.trim().to_string()));
+        return Ok(Some((
+            value.to_str().map_err(|_| ApiError::Unauthorized)?.trim().to_string(),
+            CredentialSource::Header,
+        )));
     }
-    Ok(cookie_value(headers, SESSION_COOKIE).map(str::to_string))
+    Ok(cookie_value(headers, SESSION_COOKIE).map(|t| (t.to_string(), CredentialSource::Cookie)))
+}
+
+/// The credential alone.
+pub fn presented_token(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    Ok(presented_credential(headers)?.map(|(t, _)| t))
+}
+
+/// Unsafe methods authenticated by the cookie must carry `X-CSRF-Token`.
+fn check_csrf(parts: &Parts, token: &str, source: CredentialSource) -> Result<(), ApiError> {
+    let safe = matches!(parts.method, axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
+    if safe || source != CredentialSource::Cookie {
+        return Ok(());
+    }
+    let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let expected = csrf_token(token);
+    if bool::from(subtle::ConstantTimeEq::ct_eq(sent.as_bytes(), expected.as_bytes())) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "missing or wrong X-CSRF-Token (required with the session cookie on unsafe methods)".into(),
+        ))
+    }
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -87,7 +129,8 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(caller) = parts.extensions.get::<Caller>() {
             return Ok(caller.clone());
         }
-        let token = presented_token(&parts.headers)?.ok_or(ApiError::Unauthorized)?;
+        let (token, source) = presented_credential(&parts.headers)?.ok_or(ApiError::Unauthorized)?;
+        check_csrf(parts, &token, source)?;
         let hash = hash_token(&token);
         // Operator keys from API_KEYS, compared in constant time.
         let key_match =
@@ -168,6 +211,14 @@ mod tests {
         assert_eq!(presented_token(&h).unwrap().as_deref(), Some("from-bearer"));
         h.insert(AUTHORIZATION, HeaderValue::from_static("Basic dXNlcjpwYXNz"));
         assert!(presented_token(&h).is_err(), "a non-bearer Authorization is refused, not skipped");
+    }
+
+    #[test]
+    fn csrf_tokens_are_bound_to_the_session() {
+        let (a, b) = (new_token(), new_token());
+        assert_eq!(csrf_token(&a), csrf_token(&a));
+        assert_ne!(csrf_token(&a), csrf_token(&b));
+        assert!(!csrf_token(&a).contains(&a[4..12]));
     }
 
     #[test]

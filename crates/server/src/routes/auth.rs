@@ -125,6 +125,14 @@ fn with_tokens(state: &AppState, status: StatusCode, tokens: &Tokens) -> Result<
     if !tokens.cookie_token.is_empty() {
         res.headers_mut()
             .insert(SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))?);
+        let csrf = format!(
+            "{}={}; Path=/; SameSite=Lax; Max-Age={}{secure}",
+            crate::auth::CSRF_COOKIE,
+            crate::auth::csrf_token(&tokens.cookie_token),
+            state.config.auth.refresh_ttl.as_secs()
+        );
+        res.headers_mut()
+            .append(SET_COOKIE, HeaderValue::from_str(&csrf).map_err(|e| ApiError::Internal(e.to_string()))?);
     }
     res.headers_mut().insert("cache-control", HeaderValue::from_static("no-store"));
     Ok(res)
@@ -218,6 +226,7 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Res
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut()
         .insert(SET_COOKIE, HeaderValue::from_static("tenmon_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"));
+    res.headers_mut().append(SET_COOKIE, HeaderValue::from_static("tenmon_csrf=; Path=/; SameSite=Lax; Max-Age=0"));
     Ok(res)
 }
 

@@ -17,6 +17,9 @@ use utoipa::ToSchema;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionCreated {
     pub token: String,
+    /// Send as `X-CSRF-Token` on unsafe requests that use the session cookie (also
+    /// set as the readable cookie `tenmon_csrf`).
+    pub csrf_token: String,
     pub session_id: String,
     /// `guest` until accounts exist.
     pub kind: String,
@@ -58,11 +61,21 @@ pub async fn create_session(State(state): State<AppState>) -> Result<Response, A
     state.store.create_session(&session).await?;
     let secure = if state.config.chat.cookie_secure { "; Secure" } else { "" };
     let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", ttl.as_secs());
-    let body =
-        SessionCreated { token, session_id: id, kind: "guest".into(), expires_at: rfc3339(session.expires_at_ms) };
+    let csrf = crate::auth::csrf_token(&token);
+    let csrf_cookie =
+        format!("{}={csrf}; Path=/; SameSite=Lax; Max-Age={}{secure}", crate::auth::CSRF_COOKIE, ttl.as_secs());
+    let body = SessionCreated {
+        token,
+        csrf_token: csrf,
+        session_id: id,
+        kind: "guest".into(),
+        expires_at: rfc3339(session.expires_at_ms),
+    };
     let mut res = (StatusCode::CREATED, Json(body)).into_response();
     res.headers_mut()
         .insert(SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))?);
+    res.headers_mut()
+        .append(SET_COOKIE, HeaderValue::from_str(&csrf_cookie).map_err(|e| ApiError::Internal(e.to_string()))?);
     res.headers_mut().insert("cache-control", HeaderValue::from_static("no-store"));
     Ok(res)
 }

@@ -194,3 +194,52 @@ async fn a_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored() {
     assert_eq!(res.status(), 429);
     app.stop().await;
 }
+
+fn cookies(res: &reqwest::Response) -> (String, String) {
+    let mut session = String::new();
+    let mut csrf = String::new();
+    for v in res.headers().get_all("set-cookie") {
+        let pair = v.to_str().unwrap().split(';').next().unwrap().to_string();
+        if pair.starts_with("tenmon_session=") {
+            session = pair;
+        } else if let Some(value) = pair.strip_prefix("tenmon_csrf=") {
+            csrf = value.to_string();
+        }
+    }
+    (session, csrf)
+}
+
+#[tokio::test]
+async fn cookie_authenticated_unsafe_requests_need_the_csrf_token() {
+    let app = TestApp::spawn().await;
+    let res = app.client.post(app.url("/api/session")).send().await.unwrap();
+    let (session, csrf) = cookies(&res);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["csrf_token"], csrf.as_str(), "the body and the readable cookie agree");
+    let chat = |header: Option<&str>| {
+        let mut req = app
+            .client
+            .post(app.url("/api/chat"))
+            .header("cookie", &session)
+            .json(&serde_json::json!({"message": "予約番号とは？"}));
+        if let Some(h) = header {
+            req = req.header("x-csrf-token", h);
+        }
+        req.send()
+    };
+    let (status, code, body) = error_code(chat(None).await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (403, "forbidden"), "{body}");
+    assert_eq!(error_code(chat(Some("forged-value")).await.unwrap()).await.0, 403);
+    assert_eq!(chat(Some(&csrf)).await.unwrap().status(), 200);
+    // Safe methods with the cookie, and any method with a bearer token, need none.
+    assert_eq!(
+        app.client.get(app.url("/api/conversations")).header("cookie", &session).send().await.unwrap().status(),
+        200
+    );
+    let bearer = app.session().await;
+    assert_eq!(
+        app.post_json("/api/chat", &bearer, serde_json::json!({"message": "予約番号とは？"})).await.status(),
+        200
+    );
+    app.stop().await;
+}
