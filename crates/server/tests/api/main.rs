@@ -7,6 +7,7 @@
 mod helpers;
 
 mod accounts;
+mod authz;
 mod chat;
 mod cli;
 mod errors;
