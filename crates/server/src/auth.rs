@@ -248,3 +248,20 @@ impl FromRequestParts<AppState> for Operator {
         }
     }
 }
+
+/// A caller allowed to manage users and settings: an admin.
+#[derive(Debug, Clone)]
+pub struct Admin(pub Caller);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        if caller.role == "admin" {
+            Ok(Admin(caller))
+        } else {
+            Err(ApiError::Forbidden("admins only".into()))
+        }
+    }
+}

@@ -6,7 +6,7 @@ use crate::app::{AppState, BodyLimit};
 use crate::config::CorsOrigins;
 use crate::middleware::{json_errors, observe, rate_limit, request_id, security};
 use crate::routes::{
-    auth, chat, concierge, conversations, fallback, health, kb, metrics, openai_compat, openapi, session,
+    admin, auth, chat, concierge, conversations, fallback, health, kb, metrics, openai_compat, openapi, session,
 };
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, Method, StatusCode};
@@ -78,6 +78,8 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
         .routes(routes!(auth::change_password))
+        .routes(routes!(admin::list_users))
+        .routes(routes!(admin::get_user, admin::set_role))
         .routes(routes!(kb::search))
         .routes(routes!(kb::get_entry, kb::update_entry, kb::set_enabled, kb::delete_entry))
         .routes(routes!(kb::list_bases, kb::put_base))

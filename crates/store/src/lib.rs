@@ -152,6 +152,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     async fn count_users(&self) -> Result<u64, StoreError>;
 
+    /// Users by creation, after `after_id` (a cursor), at most `limit`.
+    async fn list_users(&self, after_id: Option<&str>, limit: u32) -> Result<Vec<UserRow>, StoreError>;
+
     async fn set_user_password(&self, id: &str, password_hash: &str, now_ms: i64) -> Result<(), StoreError>;
 
     async fn set_user_role(&self, id: &str, role: &str, now_ms: i64) -> Result<bool, StoreError>;

@@ -715,6 +715,15 @@ impl Store for SqliteStore {
         Ok(n as u64)
     }
 
+    async fn list_users(&self, after_id: Option<&str>, limit: u32) -> Result<Vec<UserRow>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM users WHERE id > ? ORDER BY id LIMIT ?")
+            .bind(after_id.unwrap_or(""))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
     async fn set_user_password(&self, id: &str, password_hash: &str, now_ms: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?")
             .bind(password_hash)

@@ -1,5 +1,6 @@
 //! HTTP handlers: thin, one file per area.
 
+pub mod admin;
 pub mod auth;
 pub mod chat;
 pub mod concierge;

@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         (name = "openai", description = "OpenAI-compatible API: the assistants as models"),
         (name = "kb", description = "Knowledge-base search"),
         (name = "kb-admin", description = "Knowledge-base administration (operators)"),
+        (name = "admin", description = "User administration (admins)"),
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&SecuritySchemes)

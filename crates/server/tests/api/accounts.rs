@@ -270,3 +270,55 @@ async fn the_first_admin_comes_from_the_environment_and_signup_can_be_closed() {
     assert_eq!((status, code.as_str()), (403, "forbidden"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn admins_change_roles_and_the_change_ends_the_users_logins() {
+    let app = TestApp::spawn_with(|c| {
+        c.auth.jwt_secret = secrecy::SecretString::from(SECRET);
+        c.auth.admin = Some(("root@example.jp".into(), secrecy::SecretString::from("an admin passphrase")));
+    })
+    .await;
+    let admin: serde_json::Value = login(&app, "root@example.jp", "an admin passphrase").await.json().await.unwrap();
+    let admin = admin["access_token"].as_str().unwrap().to_string();
+    let user_tokens = signup(&app, "staff@example.jp").await;
+    let user_access = user_tokens["access_token"].as_str().unwrap().to_string();
+    let page: serde_json::Value = app.get_auth("/api/admin/users?limit=1", &admin).await.json().await.unwrap();
+    assert_eq!(page["users"].as_array().unwrap().len(), 1);
+    let next = page["next"].as_str().unwrap();
+    let page2: serde_json::Value =
+        app.get_auth(&format!("/api/admin/users?after={next}"), &admin).await.json().await.unwrap();
+    let staff = page2["users"].as_array().unwrap().iter().find(|u| u["email"] == "staff@example.jp").unwrap().clone();
+    let id = staff["id"].as_str().unwrap();
+
+    let res = app
+        .client
+        .patch(app.url(&format!("/api/admin/users/{id}")))
+        .bearer_auth(&admin)
+        .json(&json!({"role": "operator"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["role"], "operator");
+    assert_eq!(app.get_auth("/api/me", &user_access).await.status(), 401, "the login from before the change is over");
+    let res = app
+        .client
+        .patch(app.url(&format!("/api/admin/users/{id}")))
+        .bearer_auth(&admin)
+        .json(&json!({"role": "superuser"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    // The only admin cannot demote themselves into a locked-out server.
+    let me: serde_json::Value = app.get_auth("/api/me", &admin).await.json().await.unwrap();
+    let res = app
+        .client
+        .patch(app.url(&format!("/api/admin/users/{}", me["id"].as_str().unwrap())))
+        .bearer_auth(&admin)
+        .json(&json!({"role": "user"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    app.stop().await;
+}

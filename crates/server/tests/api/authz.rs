@@ -1,7 +1,7 @@
 //! The authorization matrix: every operation of the live OpenAPI document, called as
 //! anonymous, guest, user, operator and admin. Each route's rule comes from the
 //! document itself (no `security`: public; tag `kb-admin`: operators and admins;
-//! otherwise any signed-in caller), so a new route is covered the day it is added.
+//! tag `admin`: admins; otherwise any signed-in caller), so a new route is covered the day it is added.
 //! Ids in paths name nothing and bodies are `{}`: an allowed caller gets 404 or 422,
 //! never 401/403, and nothing is changed.
 
@@ -15,6 +15,7 @@ enum Rule {
     Public,
     SignedIn,
     Operator,
+    Admin,
 }
 
 async fn access_token(app: &TestApp, email: &str, password: &str) -> String {
@@ -65,11 +66,12 @@ async fn every_route_answers_each_role_as_declared() {
                 continue; // they end the caller's own login; tested in accounts.rs
             }
             let secured = op.get("security").and_then(|s| s.as_array()).is_some_and(|s| !s.is_empty());
-            let admin_tag = op["tags"].as_array().is_some_and(|t| t.iter().any(|t| t == "kb-admin"));
-            let rule = match (secured, admin_tag) {
-                (false, _) => Rule::Public,
-                (true, true) => Rule::Operator,
-                (true, false) => Rule::SignedIn,
+            let tagged = |name: &str| op["tags"].as_array().is_some_and(|t| t.iter().any(|t| t == name));
+            let rule = match (secured, tagged("kb-admin"), tagged("admin")) {
+                (false, _, _) => Rule::Public,
+                (true, _, true) => Rule::Admin,
+                (true, true, false) => Rule::Operator,
+                (true, false, false) => Rule::SignedIn,
             };
             let url = path
                 .split('/')
@@ -89,6 +91,7 @@ async fn every_route_answers_each_role_as_declared() {
                     Rule::Public => true,
                     Rule::SignedIn => *who != "anonymous",
                     Rule::Operator => matches!(*who, "operator" | "admin"),
+                    Rule::Admin => *who == "admin",
                 };
                 if allowed {
                     assert!(
