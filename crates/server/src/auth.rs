@@ -148,6 +148,33 @@ impl FromRequestParts<AppState> for Caller {
             parts.extensions.insert(caller.clone());
             return Ok(caller);
         }
+        if token.starts_with("tka_") {
+            // A user's API key: live, unexpired, and never more than its user's role.
+            let key = state.store.api_key_by_hash(&hash).await?.ok_or(ApiError::Unauthorized)?;
+            let now = tenmon_chat::now_ms();
+            if key.revoked_at_ms.is_some() || key.expires_at_ms.is_some_and(|e| e <= now) {
+                return Err(ApiError::Unauthorized);
+            }
+            let user = state.store.user_by_id(&key.user_id).await?.ok_or(ApiError::Unauthorized)?;
+            let role =
+                if key.scopes.iter().any(|s| s == "kb:write") && matches!(user.role.as_str(), "operator" | "admin") {
+                    "operator".to_string()
+                } else {
+                    "user".to_string()
+                };
+            if let Err(e) = state.store.touch_api_key(&key.id, now).await {
+                tracing::warn!(error = %e, "could not record an API key's use");
+            }
+            let caller = Caller {
+                subject_id: user.id,
+                session_id: key.id,
+                kind: "api_key".into(),
+                role,
+                expires_at_ms: key.expires_at_ms.unwrap_or(i64::MAX),
+            };
+            parts.extensions.insert(caller.clone());
+            return Ok(caller);
+        }
         if looks_like_jwt(&token) {
             // An access token: signature, algorithm and expiry, then the login must
             // still be live and the role is the user's current one.
@@ -262,6 +289,23 @@ impl FromRequestParts<AppState> for Admin {
             Ok(Admin(caller))
         } else {
             Err(ApiError::Forbidden("admins only".into()))
+        }
+    }
+}
+
+/// A signed-in account (not a guest, not an API key): decided before any body is read.
+#[derive(Debug, Clone)]
+pub struct Account(pub Caller);
+
+impl FromRequestParts<AppState> for Account {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        if caller.kind == "user" {
+            Ok(Account(caller))
+        } else {
+            Err(ApiError::Forbidden("this needs a signed-in account".into()))
         }
     }
 }

@@ -6,7 +6,8 @@ use crate::app::{AppState, BodyLimit};
 use crate::config::CorsOrigins;
 use crate::middleware::{json_errors, observe, rate_limit, request_id, security};
 use crate::routes::{
-    admin, auth, chat, concierge, conversations, fallback, health, kb, metrics, openai_compat, openapi, session,
+    admin, api_keys, auth, chat, concierge, conversations, fallback, health, kb, metrics, openai_compat, openapi,
+    session,
 };
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, Method, StatusCode};
@@ -78,6 +79,8 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
         .routes(routes!(auth::change_password))
+        .routes(routes!(api_keys::create_key, api_keys::list_keys))
+        .routes(routes!(api_keys::revoke_key))
         .routes(routes!(admin::list_users))
         .routes(routes!(admin::get_user, admin::set_role))
         .routes(routes!(kb::search))

@@ -30,3 +30,20 @@ pub struct RefreshRow {
     pub used_at_ms: Option<i64>,
     pub revoked_at_ms: Option<i64>,
 }
+
+/// A user's API key (stored hashed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyRow {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    /// The first characters of the key, to tell keys apart.
+    pub prefix: String,
+    pub key_hash: String,
+    /// `chat`, `kb:write`.
+    pub scopes: Vec<String>,
+    pub created_at_ms: i64,
+    pub expires_at_ms: Option<i64>,
+    pub last_used_at_ms: Option<i64>,
+    pub revoked_at_ms: Option<i64>,
+}

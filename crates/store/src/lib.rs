@@ -11,7 +11,7 @@ mod kb;
 mod sqlite;
 mod url;
 
-pub use accounts::{RefreshRow, UserRow};
+pub use accounts::{ApiKeyRow, RefreshRow, UserRow};
 pub use error::StoreError;
 pub use events::{ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, SessionRow, StoredEvent, Usage};
 pub use kb::{KbEntryRow, KnowledgeBaseRow, UnansweredRow};
@@ -174,6 +174,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// The user, if the login (family) is still live.
     async fn user_for_login(&self, user_id: &str, family_id: &str) -> Result<Option<UserRow>, StoreError>;
+
+    async fn create_api_key(&self, key: &ApiKeyRow) -> Result<(), StoreError>;
+
+    /// A user's keys, revoked ones included, newest first.
+    async fn api_keys(&self, user_id: &str) -> Result<Vec<ApiKeyRow>, StoreError>;
+
+    async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError>;
+
+    /// Revoke a key of this user; false if there is none.
+    async fn revoke_api_key(&self, user_id: &str, id: &str, now_ms: i64) -> Result<bool, StoreError>;
+
+    /// Record a use (at most once a minute per key, to spare the writer).
+    async fn touch_api_key(&self, id: &str, now_ms: i64) -> Result<(), StoreError>;
 
     /// Drop and rebuild the read models from the event log.
     async fn replay(&self) -> Result<ReplayStats, StoreError>;

@@ -4,8 +4,8 @@ use crate::events::{
     ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, SessionRow, StoredEvent, Usage,
 };
 use crate::{
-    Backend, DatabaseUrl, KbEntryRow, KnowledgeBaseRow, PoolOptions, RefreshRow, ReplayStats, Store, StoreError,
-    UnansweredRow, UserRow,
+    ApiKeyRow, Backend, DatabaseUrl, KbEntryRow, KnowledgeBaseRow, PoolOptions, RefreshRow, ReplayStats, Store,
+    StoreError, UnansweredRow, UserRow,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -262,6 +262,22 @@ fn entry_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<KbEntryRow, StoreError>
         version: r.try_get("version")?,
         created_at_ms: r.try_get("created_at")?,
         updated_at_ms: r.try_get("updated_at")?,
+    })
+}
+
+fn api_key_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ApiKeyRow, StoreError> {
+    let scopes: String = r.try_get("scopes")?;
+    Ok(ApiKeyRow {
+        id: r.try_get("id")?,
+        user_id: r.try_get("user_id")?,
+        name: r.try_get("name")?,
+        prefix: r.try_get("prefix")?,
+        key_hash: r.try_get("key_hash")?,
+        scopes: serde_json::from_str(&scopes)?,
+        created_at_ms: r.try_get("created_at")?,
+        expires_at_ms: r.try_get("expires_at")?,
+        last_used_at_ms: r.try_get("last_used_at")?,
+        revoked_at_ms: r.try_get("revoked_at")?,
     })
 }
 
@@ -827,6 +843,59 @@ impl Store for SqliteStore {
         row.as_ref().map(user_from_row).transpose()
     }
 
+    async fn create_api_key(&self, k: &ApiKeyRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, user_id, name, prefix, key_hash, scopes, created_at, expires_at, last_used_at, revoked_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+        )
+        .bind(&k.id)
+        .bind(&k.user_id)
+        .bind(&k.name)
+        .bind(&k.prefix)
+        .bind(&k.key_hash)
+        .bind(serde_json::to_string(&k.scopes)?)
+        .bind(k.created_at_ms)
+        .bind(k.expires_at_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn api_keys(&self, user_id: &str) -> Result<Vec<ApiKeyRow>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM api_keys WHERE user_id = ? ORDER BY created_at DESC, id DESC")
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(api_key_from_row).collect()
+    }
+
+    async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError> {
+        let row =
+            sqlx::query("SELECT * FROM api_keys WHERE key_hash = ?").bind(key_hash).fetch_optional(&self.pool).await?;
+        row.as_ref().map(api_key_from_row).transpose()
+    }
+
+    async fn revoke_api_key(&self, user_id: &str, id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let n = sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL")
+            .bind(now_ms)
+            .bind(id)
+            .bind(user_id)
+            .execute(&self.writer)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    async fn touch_api_key(&self, id: &str, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)")
+            .bind(now_ms)
+            .bind(id)
+            .bind(now_ms - 60_000)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
     async fn replay(&self) -> Result<ReplayStats, StoreError> {
         let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM messages").execute(&mut *tx).await?;
@@ -870,7 +939,7 @@ mod tests {
     async fn store(dir: &tempfile::TempDir) -> SqliteStore {
         let url = DatabaseUrl::parse(&format!("sqlite://{}/t.db", dir.path().display())).unwrap();
         let s = SqliteStore::open(&url, &PoolOptions::default()).await.unwrap();
-        assert_eq!(s.migrate().await.unwrap(), 4);
+        assert_eq!(s.migrate().await.unwrap(), 5);
         assert_eq!(s.migrate().await.unwrap(), 0, "migrations are idempotent");
         s
     }

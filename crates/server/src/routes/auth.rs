@@ -4,7 +4,7 @@
 
 use crate::accounts::{AccountError, SignupMode, Tokens};
 use crate::app::AppState;
-use crate::auth::{presented_token, Caller, SESSION_COOKIE};
+use crate::auth::{presented_token, Account, Caller, SESSION_COOKIE};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 use crate::middleware::rate_limit::refused;
@@ -262,12 +262,9 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me
     ))]
 pub async fn change_password(
     State(state): State<AppState>,
-    caller: Caller,
+    Account(caller): Account,
     ApiJson(b): ApiJson<PasswordBody>,
 ) -> Result<StatusCode, ApiError> {
-    if caller.kind != "user" {
-        return Err(ApiError::Forbidden("guests have no password".into()));
-    }
     let user = state.store.user_by_id(&caller.subject_id).await?.ok_or(ApiError::Unauthorized)?;
     state.accounts.change_password(&user, &b.current_password, &b.new_password).await?;
     Ok(StatusCode::NO_CONTENT)

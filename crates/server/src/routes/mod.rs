@@ -1,6 +1,7 @@
 //! HTTP handlers: thin, one file per area.
 
 pub mod admin;
+pub mod api_keys;
 pub mod auth;
 pub mod chat;
 pub mod concierge;

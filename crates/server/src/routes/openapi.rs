@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi};
         (name = "kb", description = "Knowledge-base search"),
         (name = "kb-admin", description = "Knowledge-base administration (operators)"),
         (name = "admin", description = "User administration (admins)"),
+        (name = "account", description = "The signed-in user's API keys"),
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&SecuritySchemes)

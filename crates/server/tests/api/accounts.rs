@@ -322,3 +322,49 @@ async fn admins_change_roles_and_the_change_ends_the_users_logins() {
     assert_eq!(res.status(), 409);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn api_keys_are_shown_once_scoped_and_revocable() {
+    let app = TestApp::spawn_with(|c| c.auth.jwt_secret = secrecy::SecretString::from(SECRET)).await;
+    let t = signup(&app, "dev@example.jp").await;
+    let access = t["access_token"].as_str().unwrap().to_string();
+    let res = app.post_json("/api/api-keys", &access, json!({"name": "CI", "expires_in_days": 30})).await;
+    assert_eq!(res.status(), 201);
+    let created: serde_json::Value = res.json().await.unwrap();
+    let key = created["key"].as_str().unwrap().to_string();
+    assert!(key.starts_with("tka_") && key.starts_with(created["prefix"].as_str().unwrap()));
+    assert_eq!(created["scopes"], json!(["chat"]));
+
+    // The key works on /v1 and the chat API, through every header form.
+    assert_eq!(app.get_auth("/v1/models", &key).await.status(), 200);
+    let via_x_api_key = app.client.get(app.url("/v1/models")).header("x-api-key", &key).send().await.unwrap();
+    assert_eq!(via_x_api_key.status(), 200);
+    // Listed without the key itself, with its last use.
+    let list: serde_json::Value = app.get_auth("/api/api-keys", &access).await.json().await.unwrap();
+    assert!(!list.to_string().contains(&key));
+    assert!(list["keys"][0]["last_used_at"].is_string());
+    // A user's key is not an operator, whatever it asks for.
+    let (status, _, _) =
+        error_code(app.post_json("/api/api-keys", &access, json!({"name": "x", "scopes": ["kb:write"]})).await).await;
+    assert_eq!(status, 403);
+    assert_eq!(error_code(app.get_auth("/api/kb/bases", &key).await).await.0, 403);
+    // Keys cannot make keys.
+    assert_eq!(error_code(app.post_json("/api/api-keys", &key, json!({"name": "child"})).await).await.0, 403);
+    // Revoked: refused at once, in every header.
+    let id = created["id"].as_str().unwrap();
+    let res = app.client.delete(app.url(&format!("/api/api-keys/{id}"))).bearer_auth(&access).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(app.get_auth("/v1/models", &key).await.status(), 401);
+    assert_eq!(app.client.get(app.url("/v1/models")).header("x-api-key", &key).send().await.unwrap().status(), 401);
+    // Another user cannot revoke it (404, not 403: ids are not an oracle).
+    let other = signup(&app, "other@example.jp").await;
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/api-keys/{id}")))
+        .bearer_auth(other["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    app.stop().await;
+}

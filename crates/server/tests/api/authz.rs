@@ -1,7 +1,8 @@
 //! The authorization matrix: every operation of the live OpenAPI document, called as
 //! anonymous, guest, user, operator and admin. Each route's rule comes from the
 //! document itself (no `security`: public; tag `kb-admin`: operators and admins;
-//! tag `admin`: admins; otherwise any signed-in caller), so a new route is covered the day it is added.
+//! tag `admin`: admins; tag `account`: accounts, not guests; otherwise any caller
+//! with credentials), so a new route is covered the day it is added.
 //! Ids in paths name nothing and bodies are `{}`: an allowed caller gets 404 or 422,
 //! never 401/403, and nothing is changed.
 
@@ -16,6 +17,8 @@ enum Rule {
     SignedIn,
     Operator,
     Admin,
+    /// Signed-in accounts, not guests.
+    Account,
 }
 
 async fn access_token(app: &TestApp, email: &str, password: &str) -> String {
@@ -67,11 +70,16 @@ async fn every_route_answers_each_role_as_declared() {
             }
             let secured = op.get("security").and_then(|s| s.as_array()).is_some_and(|s| !s.is_empty());
             let tagged = |name: &str| op["tags"].as_array().is_some_and(|t| t.iter().any(|t| t == name));
-            let rule = match (secured, tagged("kb-admin"), tagged("admin")) {
-                (false, _, _) => Rule::Public,
-                (true, _, true) => Rule::Admin,
-                (true, true, false) => Rule::Operator,
-                (true, false, false) => Rule::SignedIn,
+            let rule = if !secured {
+                Rule::Public
+            } else if tagged("admin") {
+                Rule::Admin
+            } else if tagged("kb-admin") {
+                Rule::Operator
+            } else if tagged("account") {
+                Rule::Account
+            } else {
+                Rule::SignedIn
             };
             let url = path
                 .split('/')
@@ -92,6 +100,7 @@ async fn every_route_answers_each_role_as_declared() {
                     Rule::SignedIn => *who != "anonymous",
                     Rule::Operator => matches!(*who, "operator" | "admin"),
                     Rule::Admin => *who == "admin",
+                    Rule::Account => !matches!(*who, "anonymous" | "guest"),
                 };
                 if allowed {
                     assert!(
