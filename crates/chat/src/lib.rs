@@ -35,3 +35,8 @@ pub fn is_terminal(payload: &EventPayload) -> bool {
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
+
+/// Today as days since the Unix epoch (UTC), the key of daily quotas.
+pub fn today() -> i64 {
+    now_ms() / 86_400_000
+}

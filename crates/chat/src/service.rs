@@ -52,6 +52,8 @@ impl Default for ChatSettings {
 #[derive(Debug, Clone)]
 pub struct TurnInput {
     pub owner_id: String,
+    /// Who is charged for the tokens (the user, and the API key when one was used).
+    pub usage_subjects: Vec<String>,
     pub conversation_id: Option<String>,
     pub message: String,
     pub assistant: Option<String>,
@@ -293,6 +295,7 @@ impl ChatService {
             request,
             fixed,
             pending: String::new(),
+            usage_subjects: input.usage_subjects.clone(),
             started: Instant::now(),
         };
         self.inner.tasks.spawn(async move { this.run(run).await });
@@ -313,6 +316,12 @@ impl ChatService {
                 });
                 m.tokens.get_or_create(&DirectionLabel { direction: "in" }).inc_by(u64::from(usage.prompt_tokens));
                 m.tokens.get_or_create(&DirectionLabel { direction: "out" }).inc_by(u64::from(usage.completion_tokens));
+                let used = i64::from(usage.prompt_tokens) + i64::from(usage.completion_tokens);
+                for subject in &t.usage_subjects {
+                    if let Err(e) = self.inner.store.add_token_usage(subject, crate::today(), used).await {
+                        tracing::warn!(error = %e, "could not count token usage");
+                    }
+                }
                 let usage = Usage { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens };
                 (
                     EventPayload::AssistantCompleted {
@@ -605,6 +614,7 @@ struct TurnRun {
     fixed: Option<(String, &'static str)>,
     /// Text not yet written, stored together with the turn's last event.
     pending: String,
+    usage_subjects: Vec<String>,
     started: Instant,
 }
 

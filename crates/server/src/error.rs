@@ -57,6 +57,8 @@ pub enum ApiError {
     Forbidden(String),
     #[error("too many requests; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    #[error("the daily token quota is used up; it resets in {retry_after_secs} s (00:00 UTC)")]
+    QuotaExceeded { retry_after_secs: u64 },
     /// An import with bad rows: every problem, by line.
     #[error("the file has {} problem(s); nothing was imported", .0.len())]
     Import(Vec<tenmon_kb::RowError>),
@@ -93,6 +95,7 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::QuotaExceeded { .. } => "quota_exceeded",
             ApiError::Import(_) => "import_failed",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
@@ -112,7 +115,7 @@ impl ApiError {
             ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Import(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -174,7 +177,7 @@ impl IntoResponse for ApiError {
         };
         let body = ErrorBody { error: ErrorDetail { code, message: self.to_string(), field, rows } };
         let mut response = (status, Json(body)).into_response();
-        if let ApiError::RateLimited { retry_after_secs } = &self {
+        if let ApiError::RateLimited { retry_after_secs } | ApiError::QuotaExceeded { retry_after_secs } = &self {
             if let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string()) {
                 response.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
             }

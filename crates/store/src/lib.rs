@@ -188,6 +188,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Record a use (at most once a minute per key, to spare the writer).
     async fn touch_api_key(&self, id: &str, now_ms: i64) -> Result<(), StoreError>;
 
+    /// Add tokens to a subject's count for a day.
+    async fn add_token_usage(&self, subject_id: &str, day: i64, tokens: i64) -> Result<(), StoreError>;
+
+    /// Tokens a subject used on a day.
+    async fn token_usage(&self, subject_id: &str, day: i64) -> Result<i64, StoreError>;
+
     /// Drop and rebuild the read models from the event log.
     async fn replay(&self) -> Result<ReplayStats, StoreError>;
 

@@ -896,6 +896,28 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn add_token_usage(&self, subject_id: &str, day: i64, tokens: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO token_usage (subject_id, day, tokens) VALUES (?, ?, ?)
+             ON CONFLICT (subject_id, day) DO UPDATE SET tokens = tokens + excluded.tokens",
+        )
+        .bind(subject_id)
+        .bind(day)
+        .bind(tokens)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn token_usage(&self, subject_id: &str, day: i64) -> Result<i64, StoreError> {
+        let n: Option<i64> = sqlx::query_scalar("SELECT tokens FROM token_usage WHERE subject_id = ? AND day = ?")
+            .bind(subject_id)
+            .bind(day)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(n.unwrap_or(0))
+    }
+
     async fn replay(&self) -> Result<ReplayStats, StoreError> {
         let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM messages").execute(&mut *tx).await?;
@@ -939,7 +961,7 @@ mod tests {
     async fn store(dir: &tempfile::TempDir) -> SqliteStore {
         let url = DatabaseUrl::parse(&format!("sqlite://{}/t.db", dir.path().display())).unwrap();
         let s = SqliteStore::open(&url, &PoolOptions::default()).await.unwrap();
-        assert_eq!(s.migrate().await.unwrap(), 5);
+        assert_eq!(s.migrate().await.unwrap(), 6);
         assert_eq!(s.migrate().await.unwrap(), 0, "migrations are idempotent");
         s
     }

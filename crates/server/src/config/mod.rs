@@ -161,6 +161,10 @@ pub struct ChatConfig {
     pub session_ttl: Duration,
     /// Mark the session cookie `Secure`.
     pub cookie_secure: bool,
+    /// Tokens a user (or guest) may use per UTC day; 0 = unlimited.
+    pub daily_tokens_user: u64,
+    /// Tokens an API key may use per UTC day; 0 = unlimited.
+    pub daily_tokens_api_key: u64,
     /// SHA-256 (hex) of each key in `API_KEYS`: operators' keys for `/v1/*` and
     /// server-to-server calls. Only hashes are kept in memory.
     pub api_key_hashes: Vec<String>,
@@ -328,6 +332,8 @@ impl Config {
             session_ttl: Duration::from_secs(src.parse::<u64>("SESSION_TTL_HOURS", 720, "a number of hours")? * 3600),
             cookie_secure: src.bool("COOKIE_SECURE", env == AppEnv::Production)?,
             api_key_hashes: api_keys(src)?,
+            daily_tokens_user: src.parse("DAILY_TOKEN_QUOTA_USER", 0, "a number of tokens (0 = unlimited)")?,
+            daily_tokens_api_key: src.parse("DAILY_TOKEN_QUOTA_API_KEY", 0, "a number of tokens (0 = unlimited)")?,
         };
         if chat.session_ttl.is_zero() {
             return Err(ConfigError::new("SESSION_TTL_HOURS", "must be at least 1"));

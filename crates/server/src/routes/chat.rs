@@ -79,6 +79,7 @@ pub struct CancelResult {
 fn input(caller: &Caller, body: ChatBody, assistant: Option<&str>) -> TurnInput {
     TurnInput {
         owner_id: caller.subject_id.clone(),
+        usage_subjects: crate::quota::subjects(caller),
         conversation_id: body.conversation_id,
         message: body.message,
         assistant: assistant.map(str::to_string).or(body.assistant),
@@ -248,6 +249,7 @@ pub async fn post_chat(
     caller: Caller,
     ApiJson(body): ApiJson<ChatBody>,
 ) -> Result<Response, ApiError> {
+    crate::quota::check(&state, &caller).await?;
     let started = state.chat.start(input(&caller, body, None)).await?;
     answer_json(&state, &caller.subject_id, started).await
 }
@@ -269,6 +271,7 @@ pub async fn post_chat_stream(
     caller: Caller,
     ApiJson(body): ApiJson<ChatBody>,
 ) -> Result<Response, ApiError> {
+    crate::quota::check(&state, &caller).await?;
     let started = state.chat.start(input(&caller, body, None)).await?;
     Ok(sse_response(&state, &caller.subject_id, started, 0))
 }

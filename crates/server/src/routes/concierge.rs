@@ -44,11 +44,14 @@ pub async fn post_concierge(
     headers: HeaderMap,
     ApiJson(body): ApiJson<ConciergeBody>,
 ) -> Result<Response, ApiError> {
+    crate::quota::check(&state, &caller).await?;
+    let usage_subjects = crate::quota::subjects(&caller);
     let owner_id = caller.subject_id;
     let started = state
         .chat
         .start(TurnInput {
             owner_id: owner_id.clone(),
+            usage_subjects,
             conversation_id: body.conversation_id,
             message: body.message,
             assistant: Some("concierge".into()),

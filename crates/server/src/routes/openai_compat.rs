@@ -84,6 +84,20 @@ fn token_limit<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<u32>, D
     Ok(Some(v as u32))
 }
 
+/// Count the tokens against the caller's daily quotas (on a tracked task: the
+/// stream must not wait for the database).
+fn record_usage(state: &AppState, subjects: &[String], usage: TokenUsage) {
+    let (store, subjects) = (state.store.clone(), subjects.to_vec());
+    let tokens = i64::from(usage.prompt_tokens) + i64::from(usage.completion_tokens);
+    state.tasks.spawn(async move {
+        for s in subjects {
+            if let Err(e) = store.add_token_usage(&s, tenmon_chat::today(), tokens).await {
+                tracing::warn!(error = %e, "could not count token usage");
+            }
+        }
+    });
+}
+
 fn llm_error(e: LlmError) -> ApiError {
     ApiError::Upstream { code: e.code().into(), message: e.to_string() }
 }
@@ -165,9 +179,11 @@ fn convert(messages: Vec<InMessage>) -> Result<Vec<Message>, ApiError> {
     ))]
 pub async fn chat_completions(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     ApiJson(req): ApiJson<CompletionRequest>,
 ) -> Result<Response, ApiError> {
+    crate::quota::check(&state, &caller).await?;
+    let subjects = crate::quota::subjects(&caller);
     let assistant = state
         .chat
         .assistants()
@@ -202,6 +218,7 @@ pub async fn chat_completions(
                         prompt_tokens: request.messages.iter().map(|m| tenmon_chat::estimate_tokens(&m.content)).sum(),
                         completion_tokens: tenmon_chat::estimate_tokens(&text),
                     });
+                    record_usage(&state, &subjects, usage);
                     return Ok(Json(json!({
                         "id": id, "object": "chat.completion", "created": created, "model": model,
                         "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": null}, "logprobs": null, "finish_reason": finish_reason}],
@@ -231,6 +248,7 @@ pub async fn chat_completions(
     let role = futures::stream::once(futures::future::ready(chunk(json!({"role": "assistant", "content": ""}), None)));
     let (id2, model2) = (format!("chatcmpl-{}", uuid::Uuid::now_v7().simple()), assistant.id.clone());
     let prompt_estimate: u32 = request.messages.iter().map(|m| tenmon_chat::estimate_tokens(&m.content)).sum();
+    let stream_state = state.clone();
     let body = started
         .stream
         .scan((String::new(), false), move |(text, ended), ev| {
@@ -245,8 +263,9 @@ pub async fn chat_completions(
                 Ok(StreamEvent::Finish { finish_reason, usage }) => {
                     *ended = true;
                     let mut out = vec![chunk(json!({}), Some(&finish_reason))];
+                    let u = usage.unwrap_or(TokenUsage { prompt_tokens: prompt_estimate, completion_tokens: tenmon_chat::estimate_tokens(text) });
+                    record_usage(&stream_state, &subjects, u);
                     if include_usage {
-                        let u = usage.unwrap_or(TokenUsage { prompt_tokens: prompt_estimate, completion_tokens: tenmon_chat::estimate_tokens(text) });
                         let usage_chunk = json!({
                             "id": id2, "object": "chat.completion.chunk", "created": created, "model": model2, "choices": [],
                             "usage": {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens, "total_tokens": u.prompt_tokens + u.completion_tokens},

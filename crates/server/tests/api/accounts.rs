@@ -368,3 +368,47 @@ async fn api_keys_are_shown_once_scoped_and_revocable() {
     assert_eq!(res.status(), 404);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn daily_token_quotas_stop_turns_until_midnight() {
+    let fake = tenmon_test_support::FakeOpenAi::start().await;
+    let app = TestApp::spawn_with(|c| {
+        crate::helpers::use_fakes(c, &[&fake]);
+        c.auth.jwt_secret = secrecy::SecretString::from(SECRET);
+        c.chat.daily_tokens_user = 10;
+        c.chat.daily_tokens_api_key = 10;
+    })
+    .await;
+    // A guest: the first turn runs (12 + n tokens), the second is refused.
+    let guest = app.session().await;
+    assert_eq!(app.post_json("/api/chat", &guest, json!({"message": "q"})).await.status(), 200);
+    let res = app.post_json("/api/chat/stream", &guest, json!({"message": "q"})).await;
+    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=86_400).contains(&retry));
+    let (status, code, _) = error_code(res).await;
+    assert_eq!((status, code.as_str()), (429, "quota_exceeded"));
+    assert_eq!(fake.requests().len(), 1, "the refused turn never reached the model");
+
+    // An API key has its own quota on /v1; its user can still chat with their login
+    // until the user's own quota is used.
+    let t = signup(&app, "quota@example.jp").await;
+    let access = t["access_token"].as_str().unwrap().to_string();
+    let key: serde_json::Value =
+        app.post_json("/api/api-keys", &access, json!({"name": "k"})).await.json().await.unwrap();
+    let key = key["key"].as_str().unwrap().to_string();
+    let v1 = json!({"model": "default", "messages": [{"role": "user", "content": "x"}]});
+    assert_eq!(app.post_json("/v1/chat/completions", &key, v1.clone()).await.status(), 200);
+    let key_id = app.state.store.api_key_by_hash(&tenmon_ark::auth::hash_token(&key)).await.unwrap().unwrap().id;
+    for _ in 0..100 {
+        if app.state.store.token_usage(&format!("key:{key_id}"), tenmon_chat::today()).await.unwrap() > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let (status, code, _) = error_code(app.post_json("/v1/chat/completions", &key, v1).await).await;
+    assert_eq!((status, code.as_str()), (429, "quota_exceeded"));
+    // The key's tokens count for its user too: the user's quota is also used up now.
+    let (status, code, _) = error_code(app.post_json("/api/chat", &access, json!({"message": "q"})).await).await;
+    assert_eq!((status, code.as_str()), (429, "quota_exceeded"));
+    app.stop().await;
+}

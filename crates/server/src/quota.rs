@@ -1,0 +1,42 @@
+//! Daily token quotas: a user (or guest) and an API key each get a number of model
+//! tokens per UTC day (`DAILY_TOKEN_QUOTA_USER`, `DAILY_TOKEN_QUOTA_API_KEY`; 0 means
+//! unlimited). Turns are refused before they start once the day's tokens are used.
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+
+/// Who is charged for a caller's tokens: the owner, and the key when one was used.
+pub fn subjects(caller: &Caller) -> Vec<String> {
+    let mut out = vec![caller.subject_id.clone()];
+    if caller.kind == "api_key" && !caller.session_id.is_empty() {
+        out.push(format!("key:{}", caller.session_id));
+    }
+    out
+}
+
+fn seconds_to_midnight() -> u64 {
+    let now = tenmon_chat::now_ms();
+    let next = (now / 86_400_000 + 1) * 86_400_000;
+    ((next - now) as u64).div_ceil(1000).max(1)
+}
+
+/// Refuse when a quota of the caller is used up.
+pub async fn check(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+    let cfg = &state.config.chat;
+    let day = tenmon_chat::today();
+    let key_subject = subjects(caller).into_iter().find(|s| s.starts_with("key:"));
+    let checks: Vec<(String, u64)> = match (caller.kind.as_str(), key_subject) {
+        ("api_key", Some(key)) => {
+            vec![(caller.subject_id.clone(), cfg.daily_tokens_user), (key, cfg.daily_tokens_api_key)]
+        }
+        ("api_key", None) => vec![(caller.subject_id.clone(), cfg.daily_tokens_api_key)],
+        _ => vec![(caller.subject_id.clone(), cfg.daily_tokens_user)],
+    };
+    for (subject, limit) in checks {
+        if limit > 0 && state.store.token_usage(&subject, day).await? >= limit as i64 {
+            return Err(ApiError::QuotaExceeded { retry_after_secs: seconds_to_midnight() });
+        }
+    }
+    Ok(())
+}
