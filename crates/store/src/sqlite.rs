@@ -184,14 +184,17 @@ impl SqliteStore {
                 finish(tx, message_id, MessageStatus::Interrupted, None, at).await?;
             }
         }
-        if !matches!(payload, EventPayload::ConversationCreated { .. }) {
-            sqlx::query("UPDATE conversations SET last_seq = ?, updated_at = ? WHERE id = ?")
-                .bind(seq)
-                .bind(at)
-                .bind(stream_id)
-                .execute(&mut **tx)
-                .await?;
-        }
+        Ok(())
+    }
+
+    /// The conversation's last sequence and activity time, once per append.
+    async fn touch(tx: &mut Transaction<'_, Sqlite>, stream_id: &str, seq: i64, at: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE conversations SET last_seq = ?, updated_at = ? WHERE id = ?")
+            .bind(seq)
+            .bind(at)
+            .bind(stream_id)
+            .execute(&mut **tx)
+            .await?;
         Ok(())
     }
 }
@@ -371,27 +374,34 @@ impl Store for SqliteStore {
         expected_next: i64,
         events: &[NewEvent],
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut tx = self.writer.begin().await?;
+        // One INSERT for the whole batch: fewer statements on the single writer.
+        let mut rows = Vec::with_capacity(events.len());
+        for (i, event) in events.iter().enumerate() {
+            rows.push((
+                expected_next + i as i64,
+                event.payload.kind(),
+                serde_json::to_string(&event.payload)?,
+                event.at_ms,
+            ));
+        }
+        let mut insert =
+            sqlx::QueryBuilder::<Sqlite>::new("INSERT INTO events (stream_id, seq, event_type, payload, created_at) ");
+        insert.push_values(rows, |mut b, (seq, kind, payload, at)| {
+            b.push_bind(stream_id.to_string()).push_bind(seq).push_bind(kind).push_bind(payload).push_bind(at);
+        });
+        match insert.build().execute(&mut *tx).await {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict { stream_id: stream_id.to_string(), seq: expected_next })
+            }
+            other => other?,
+        };
         let mut stored = Vec::with_capacity(events.len());
         for (i, event) in events.iter().enumerate() {
             let seq = expected_next + i as i64;
-            let payload = serde_json::to_string(&event.payload)?;
-            let res = sqlx::query(
-                "INSERT INTO events (stream_id, seq, event_type, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(stream_id)
-            .bind(seq)
-            .bind(event.payload.kind())
-            .bind(payload)
-            .bind(event.at_ms)
-            .execute(&mut *tx)
-            .await;
-            match res {
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(StoreError::Conflict { stream_id: stream_id.to_string(), seq })
-                }
-                other => other?,
-            };
             Self::project(&mut tx, stream_id, seq, event.at_ms, &event.payload).await?;
             stored.push(StoredEvent {
                 stream_id: stream_id.to_string(),
@@ -399,6 +409,9 @@ impl Store for SqliteStore {
                 payload: event.payload.clone(),
                 at_ms: event.at_ms,
             });
+        }
+        if let Some(last) = stored.last() {
+            Self::touch(&mut tx, stream_id, last.seq, last.at_ms).await?;
         }
         tx.commit().await?;
         Ok(stored)
@@ -930,7 +943,9 @@ impl Store for SqliteStore {
             let stream_id: String = row.try_get("stream_id")?;
             let payload: String = row.try_get("payload")?;
             let payload: EventPayload = serde_json::from_str(&payload)?;
-            Self::project(&mut tx, &stream_id, row.try_get("seq")?, row.try_get("created_at")?, &payload).await?;
+            let (seq, at) = (row.try_get("seq")?, row.try_get("created_at")?);
+            Self::project(&mut tx, &stream_id, seq, at, &payload).await?;
+            Self::touch(&mut tx, &stream_id, seq, at).await?;
             events += 1;
         }
         let conversations: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM conversations").fetch_one(&mut *tx).await?;
