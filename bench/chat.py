@@ -54,7 +54,9 @@ def start_fake(delay_ms=0):
 def start_server(tmp, upstream):
     port = free_port()
     env = {"PATH": "/usr/bin:/bin", "PORT": str(port), "LOG_LEVEL": "warn", "LOG_FORMAT": "json",
-           "OPENAI_BASE_URL": upstream, "OPENAI_API_KEY": "sk-bench", "API_KEYS": KEY}
+           "OPENAI_BASE_URL": upstream, "OPENAI_API_KEY": "sk-bench", "API_KEYS": KEY,
+           # One load tool from one address: the rate limits would measure themselves.
+           "RATE_LIMIT_MAX_REQUESTS": "1000000000", "AUTH_RATE_LIMIT_MAX": "1000000"}
     p = subprocess.Popen([BIN], cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "log"), "w"))
     base = f"http://127.0.0.1:{port}"
     for _ in range(400):
@@ -111,6 +113,10 @@ async def hold_streams(base, token, n):
                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
         w.write(req)
         await w.drain()
+        status = await r.readline()
+        if b" 200 " not in status:
+            w.close()
+            raise RuntimeError(f"stream refused: {status!r}")
         while True:
             line = await r.readline()
             if not line or line.startswith(b"event: delta"):

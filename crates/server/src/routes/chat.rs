@@ -76,10 +76,10 @@ pub struct CancelResult {
     pub status: String,
 }
 
-fn input(caller: &Caller, body: ChatBody, assistant: Option<&str>) -> TurnInput {
+fn input(state: &AppState, caller: &Caller, body: ChatBody, assistant: Option<&str>) -> TurnInput {
     TurnInput {
         owner_id: caller.subject_id.clone(),
-        usage_subjects: crate::quota::subjects(caller),
+        usage_subjects: crate::quota::subjects(state, caller),
         conversation_id: body.conversation_id,
         message: body.message,
         assistant: assistant.map(str::to_string).or(body.assistant),
@@ -250,7 +250,7 @@ pub async fn post_chat(
     ApiJson(body): ApiJson<ChatBody>,
 ) -> Result<Response, ApiError> {
     crate::quota::check(&state, &caller).await?;
-    let started = state.chat.start(input(&caller, body, None)).await?;
+    let started = state.chat.start(input(&state, &caller, body, None)).await?;
     answer_json(&state, &caller.subject_id, started).await
 }
 
@@ -272,7 +272,7 @@ pub async fn post_chat_stream(
     ApiJson(body): ApiJson<ChatBody>,
 ) -> Result<Response, ApiError> {
     crate::quota::check(&state, &caller).await?;
-    let started = state.chat.start(input(&caller, body, None)).await?;
+    let started = state.chat.start(input(&state, &caller, body, None)).await?;
     Ok(sse_response(&state, &caller.subject_id, started, 0))
 }
 

@@ -45,7 +45,7 @@ pub async fn post_concierge(
     ApiJson(body): ApiJson<ConciergeBody>,
 ) -> Result<Response, ApiError> {
     crate::quota::check(&state, &caller).await?;
-    let usage_subjects = crate::quota::subjects(&caller);
+    let usage_subjects = crate::quota::subjects(&state, &caller);
     let owner_id = caller.subject_id;
     let started = state
         .chat

@@ -87,6 +87,9 @@ fn token_limit<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<u32>, D
 /// Count the tokens against the caller's daily quotas (on a tracked task: the
 /// stream must not wait for the database).
 fn record_usage(state: &AppState, subjects: &[String], usage: TokenUsage) {
+    if subjects.is_empty() {
+        return;
+    }
     let (store, subjects) = (state.store.clone(), subjects.to_vec());
     let tokens = i64::from(usage.prompt_tokens) + i64::from(usage.completion_tokens);
     state.tasks.spawn(async move {
@@ -183,7 +186,7 @@ pub async fn chat_completions(
     ApiJson(req): ApiJson<CompletionRequest>,
 ) -> Result<Response, ApiError> {
     crate::quota::check(&state, &caller).await?;
-    let subjects = crate::quota::subjects(&caller);
+    let subjects = crate::quota::subjects(&state, &caller);
     let assistant = state
         .chat
         .assistants()
