@@ -62,11 +62,6 @@ impl Synonyms {
 
     /// The groups with a term contained in the normalised query: (the group's index,
     /// the matched term, the other terms of its group).
-    pub fn expansions<'a>(&'a self, normalized_query: &str) -> Vec<(&'a str, Vec<&'a str>)> {
-        self.matches(normalized_query).into_iter().map(|(_, hit, others)| (hit, others)).collect()
-    }
-
-    /// Like [`Synonyms::expansions`], with the group index.
     pub fn matches<'a>(&'a self, normalized_query: &str) -> Vec<(usize, &'a str, Vec<&'a str>)> {
         let mut out = Vec::new();
         for (gi, group) in self.groups.iter().enumerate() {
@@ -104,11 +99,11 @@ mod tests {
         let s = Synonyms::parse("# comment\n予約番号,よやくばんごう,MNP番号\n乗り換え、のりかえ\n").unwrap();
         assert_eq!(s.len(), 2);
         let q = normalize("よやくばんごうはどこ");
-        let ex = s.expansions(&q);
+        let ex = s.matches(&q);
         assert_eq!(ex.len(), 1);
-        assert_eq!(ex[0].0, "よやくばんごう");
-        assert!(ex[0].1.contains(&"予約番号"));
-        assert!(ex[0].1.contains(&"mnp番号"));
+        assert_eq!(ex[0].1, "よやくばんごう");
+        assert!(ex[0].2.contains(&"予約番号"));
+        assert!(ex[0].2.contains(&"mnp番号"));
     }
 
     #[test]

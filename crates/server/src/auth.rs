@@ -100,6 +100,11 @@ pub fn presented_credential(headers: &HeaderMap) -> Result<Option<(String, Crede
     Ok(cookie_value(headers, SESSION_COOKIE).map(|t| (t.to_string(), CredentialSource::Cookie)))
 }
 
+/// The SHA-256 of the request's credential, computed once by the rate limiter and
+/// reused by the extractors (it is on every request's path).
+#[derive(Debug, Clone)]
+pub struct CredentialHash(pub String);
+
 /// The credential alone.
 pub fn presented_token(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(presented_credential(headers)?.map(|(t, _)| t))
@@ -131,7 +136,10 @@ impl FromRequestParts<AppState> for Caller {
         }
         let (token, source) = presented_credential(&parts.headers)?.ok_or(ApiError::Unauthorized)?;
         check_csrf(parts, &token, source)?;
-        let hash = hash_token(&token);
+        let hash = match parts.extensions.get::<CredentialHash>() {
+            Some(h) => h.0.clone(),
+            None => hash_token(&token),
+        };
         // Operator keys from API_KEYS, compared in constant time.
         let key_match =
             state.config.chat.api_key_hashes.iter().fold(false, |found, k| {

@@ -3,7 +3,7 @@
 //! `RateLimit-*` headers and the JSON error; allowed responses carry the headers too.
 
 use crate::app::AppState;
-use crate::auth::{hash_token, presented_token};
+use crate::auth::{hash_token, presented_token, CredentialHash};
 use crate::error::ApiError;
 use crate::ratelimit::{client_ip, Bucket, Decision};
 use axum::extract::{ConnectInfo, Request, State};
@@ -51,10 +51,14 @@ pub async fn rate_limit(State(state): State<AppState>, mut req: Request, next: N
         return next.run(req).await;
     }
     let bucket = if AUTH_PATHS.contains(&path) { Bucket::Auth } else { Bucket::Api };
+    let credential = presented_token(req.headers()).ok().flatten().map(|t| hash_token(&t));
+    if let Some(h) = &credential {
+        req.extensions_mut().insert(CredentialHash(h.clone()));
+    }
     let mut decision = state.limiter.check(bucket, &format!("ip:{ip}")).await;
     if decision.allowed && bucket == Bucket::Api {
-        if let Ok(Some(token)) = presented_token(req.headers()) {
-            let per_credential = state.limiter.check(Bucket::Api, &format!("cred:{}", &hash_token(&token)[..24])).await;
+        if let Some(hash) = &credential {
+            let per_credential = state.limiter.check(Bucket::Api, &format!("cred:{}", &hash[..24])).await;
             if !per_credential.allowed || per_credential.remaining < decision.remaining {
                 decision = per_credential;
             }

@@ -87,6 +87,33 @@ fn input(state: &AppState, caller: &Caller, body: ChatBody, assistant: Option<&s
     }
 }
 
+#[expect(clippy::too_many_arguments, reason = "the fields of the answer, each named at the two call sites")]
+fn finished(
+    started: TurnStarted,
+    answer: String,
+    status: &str,
+    model: String,
+    finish_reason: String,
+    usage: UsageView,
+    latency_ms: u64,
+    sources: serde_json::Value,
+) -> Response {
+    Json(ChatAnswer {
+        conversation_id: started.conversation_id,
+        user_message_id: started.user_message_id,
+        message_id: started.message_id,
+        assistant: started.assistant,
+        answer,
+        status: status.into(),
+        model,
+        finish_reason,
+        usage,
+        latency_ms,
+        sources,
+    })
+    .into_response()
+}
+
 /// Run a turn to its end and answer with JSON.
 pub async fn answer_json(state: &AppState, owner_id: &str, started: TurnStarted) -> Result<Response, ApiError> {
     let mut events = state.chat.subscribe(
@@ -102,36 +129,22 @@ pub async fn answer_json(state: &AppState, owner_id: &str, started: TurnStarted)
             EventPayload::AssistantDelta { text, .. } => answer.push_str(&text),
             EventPayload::Sources { sources: s, .. } => sources = s,
             EventPayload::AssistantCompleted { model, finish_reason, usage, latency_ms, .. } => {
-                return Ok(Json(ChatAnswer {
-                    conversation_id: started.conversation_id,
-                    user_message_id: started.user_message_id,
-                    message_id: started.message_id,
-                    assistant: started.assistant,
-                    answer,
-                    status: "complete".into(),
-                    model,
-                    finish_reason,
-                    usage: UsageView { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens },
-                    latency_ms,
-                    sources,
-                })
-                .into_response());
+                let usage =
+                    UsageView { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens };
+                return Ok(finished(started, answer, "complete", model, finish_reason, usage, latency_ms, sources));
             }
             EventPayload::AssistantCancelled { latency_ms, .. } => {
-                return Ok(Json(ChatAnswer {
-                    conversation_id: started.conversation_id,
-                    user_message_id: started.user_message_id,
-                    message_id: started.message_id,
-                    assistant: started.assistant,
+                let (model, usage) = (started.model.clone(), UsageView { prompt_tokens: 0, completion_tokens: 0 });
+                return Ok(finished(
+                    started,
                     answer,
-                    status: "cancelled".into(),
-                    model: started.model,
-                    finish_reason: "cancelled".into(),
-                    usage: UsageView { prompt_tokens: 0, completion_tokens: 0 },
+                    "cancelled",
+                    model,
+                    "cancelled".into(),
+                    usage,
                     latency_ms,
                     sources,
-                })
-                .into_response());
+                ));
             }
             EventPayload::AssistantFailed { code, message, .. } => return Err(ApiError::Upstream { code, message }),
             EventPayload::AssistantInterrupted { .. } => {

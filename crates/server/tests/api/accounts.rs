@@ -389,8 +389,7 @@ async fn daily_token_quotas_stop_turns_until_midnight() {
     assert_eq!((status, code.as_str()), (429, "quota_exceeded"));
     assert_eq!(fake.requests().len(), 1, "the refused turn never reached the model");
 
-    // An API key has its own quota on /v1; its user can still chat with their login
-    // until the user's own quota is used.
+    // An API key has its own quota on /v1, and what it uses counts for its user too.
     let t = signup(&app, "quota@example.jp").await;
     let access = t["access_token"].as_str().unwrap().to_string();
     let key: serde_json::Value =

@@ -6,7 +6,7 @@
 //! Ids in paths name nothing and bodies are `{}`: an allowed caller gets 404 or 422,
 //! never 401/403, and nothing is changed.
 
-use crate::helpers::TestApp;
+use crate::helpers::{access_token, TestApp};
 use serde_json::json;
 
 const SECRET: &str = "test-jwt-secret-0123456789-abcdefghij";
@@ -19,18 +19,6 @@ enum Rule {
     Admin,
     /// Signed-in accounts, not guests.
     Account,
-}
-
-async fn access_token(app: &TestApp, email: &str, password: &str) -> String {
-    let res = app
-        .client
-        .post(app.url("/api/auth/login"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200, "{email}");
-    res.json::<serde_json::Value>().await.unwrap()["access_token"].as_str().unwrap().to_string()
 }
 
 #[tokio::test]

@@ -213,3 +213,16 @@ impl SseReader {
 pub fn text_of(events: &[SseEvent]) -> String {
     events.iter().filter(|e| e.event == "delta").map(|e| e.data["text"].as_str().unwrap()).collect()
 }
+
+/// Log in and return the access token.
+pub async fn access_token(app: &TestApp, email: &str, password: &str) -> String {
+    let res = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{email}");
+    res.json::<serde_json::Value>().await.unwrap()["access_token"].as_str().unwrap().to_string()
+}
