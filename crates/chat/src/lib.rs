@@ -10,12 +10,14 @@ mod grounding;
 mod history;
 mod hub;
 mod metrics;
+mod outcome;
 mod service;
 
 pub use assistants::{Assistant, Assistants};
 pub use error::ChatError;
 pub use history::{build_prompt, estimate_tokens};
 pub use metrics::TurnMetrics;
+pub use outcome::{Ending, TurnOutcome};
 pub use service::{ChatService, ChatSettings, TurnInput, TurnStarted};
 
 use tenmon_store::EventPayload;

@@ -44,6 +44,8 @@ pub struct App {
     pub hard_stop: CancellationToken,
     /// Chat turns.
     pub chat: ChatService,
+    /// The LINE channel, when configured.
+    pub line: Option<crate::line::LineChannel>,
     /// Knowledge bases and their search.
     pub kb: tenmon_kb::KnowledgeBase,
     /// Accounts, logins and tokens.
@@ -109,7 +111,12 @@ impl AppState {
                 signup: config.auth.signup,
             },
         );
+        let line = config
+            .line
+            .clone()
+            .map(|c| crate::line::LineChannel::new(c, store.clone(), chat.clone(), kb.clone(), tasks.clone()));
         AppState(Arc::new(App {
+            line,
             config,
             store,
             metrics,

@@ -53,6 +53,9 @@ pub enum ApiError {
     Validation { field: String, message: String },
     #[error("authentication required")]
     Unauthorized,
+    /// A webhook whose signature header is missing or wrong.
+    #[error("{0}")]
+    BadSignature(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("too many requests; retry in {retry_after_secs} s")]
@@ -93,6 +96,7 @@ impl ApiError {
             ApiError::InvalidJson(_) => "invalid_json",
             ApiError::Validation { .. } => "validation_failed",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::BadSignature(_) => "invalid_signature",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::QuotaExceeded { .. } => "quota_exceeded",
@@ -113,7 +117,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) | ApiError::InvalidJson(_) => StatusCode::BAD_REQUEST,
             ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::BadSignature(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::RateLimited { .. } | ApiError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Import(_) => StatusCode::UNPROCESSABLE_ENTITY,

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod line;
 pub mod metrics;
 pub mod middleware;
 pub mod quota;

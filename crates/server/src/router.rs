@@ -6,8 +6,8 @@ use crate::app::{AppState, BodyLimit};
 use crate::config::CorsOrigins;
 use crate::middleware::{json_errors, observe, rate_limit, request_id, security};
 use crate::routes::{
-    admin, api_keys, auth, chat, concierge, conversations, fallback, health, kb, metrics, openai_compat, openapi,
-    session,
+    admin, api_keys, auth, chat, concierge, conversations, fallback, health, kb, line, metrics, openai_compat, openapi,
+    session, web,
 };
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, Method, StatusCode};
@@ -92,6 +92,8 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(kb::export))
         .routes(routes!(kb::get_synonyms, kb::put_synonyms))
         .routes(routes!(kb::unanswered))
+        .routes(routes!(line::webhook))
+        .routes(routes!(line::failures))
         .routes(routes!(openai_compat::list_models))
         .routes(routes!(openai_compat::chat_completions))
         .split_for_parts()
@@ -133,7 +135,7 @@ pub fn build(state: AppState) -> Router {
     let limit = cfg.body_limit;
 
     let mut router = api
-        .fallback(fallback::not_found)
+        .fallback(web::fallback)
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .layer(Extension(spec))
         .layer(DefaultBodyLimit::max(limit))
@@ -143,6 +145,7 @@ pub fn build(state: AppState) -> Router {
     for layer in security::layers() {
         router = router.layer(layer);
     }
+    router = router.layer(mw::map_response(security::allow_marked_frames));
     if let Some(cors) = cors(&cfg.cors) {
         router = router.layer(cors);
     }

@@ -8,6 +8,7 @@ mod accounts;
 mod error;
 mod events;
 mod kb;
+mod line;
 mod sqlite;
 mod url;
 
@@ -15,6 +16,7 @@ pub use accounts::{ApiKeyRow, RefreshRow, UserRow};
 pub use error::StoreError;
 pub use events::{ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, SessionRow, StoredEvent, Usage};
 pub use kb::{KbEntryRow, KnowledgeBaseRow, UnansweredRow};
+pub use line::{LineChatRow, LineFailureRow};
 pub use sqlite::SqliteStore;
 pub use url::{Backend, DatabaseUrl};
 
@@ -195,6 +197,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn token_usage(&self, subject_id: &str, day: i64) -> Result<i64, StoreError>;
 
     /// Drop and rebuild the read models from the event log.
+    /// Record a LINE webhook event id; false when it was seen before (a redelivery).
+    async fn line_claim_event(&self, event_id: &str, now_ms: i64) -> Result<bool, StoreError>;
+    async fn line_chat(&self, chat_id: &str) -> Result<Option<LineChatRow>, StoreError>;
+    /// Insert or replace.
+    async fn line_put_chat(&self, chat: &LineChatRow) -> Result<(), StoreError>;
+    async fn line_record_failure(&self, failure: &LineFailureRow) -> Result<(), StoreError>;
+    /// Newest first.
+    async fn line_failures(&self, limit: u32) -> Result<Vec<LineFailureRow>, StoreError>;
+
     async fn replay(&self) -> Result<ReplayStats, StoreError>;
 
     /// Close the pool, waiting for connections to be returned.

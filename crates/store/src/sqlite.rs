@@ -4,8 +4,8 @@ use crate::events::{
     ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, SessionRow, StoredEvent, Usage,
 };
 use crate::{
-    ApiKeyRow, Backend, DatabaseUrl, KbEntryRow, KnowledgeBaseRow, PoolOptions, RefreshRow, ReplayStats, Store,
-    StoreError, UnansweredRow, UserRow,
+    ApiKeyRow, Backend, DatabaseUrl, KbEntryRow, KnowledgeBaseRow, LineChatRow, LineFailureRow, PoolOptions,
+    RefreshRow, ReplayStats, Store, StoreError, UnansweredRow, UserRow,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -929,6 +929,79 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         Ok(n.unwrap_or(0))
+    }
+
+    async fn line_claim_event(&self, event_id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let res =
+            sqlx::query("INSERT INTO line_webhook_events (event_id, received_at) VALUES (?, ?) ON CONFLICT DO NOTHING")
+                .bind(event_id)
+                .bind(now_ms)
+                .execute(&self.writer)
+                .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    async fn line_chat(&self, chat_id: &str) -> Result<Option<LineChatRow>, StoreError> {
+        let row =
+            sqlx::query("SELECT * FROM line_chats WHERE chat_id = ?").bind(chat_id).fetch_optional(&self.pool).await?;
+        row.map(|r| {
+            Ok(LineChatRow {
+                chat_id: r.try_get("chat_id")?,
+                conversation_id: r.try_get("conversation_id")?,
+                followed: r.try_get::<i64, _>("followed")? != 0,
+                updated_at_ms: r.try_get("updated_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn line_put_chat(&self, c: &LineChatRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO line_chats (chat_id, conversation_id, followed, updated_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (chat_id) DO UPDATE SET conversation_id = excluded.conversation_id,
+               followed = excluded.followed, updated_at = excluded.updated_at",
+        )
+        .bind(&c.chat_id)
+        .bind(&c.conversation_id)
+        .bind(i64::from(c.followed))
+        .bind(c.updated_at_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn line_record_failure(&self, f: &LineFailureRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO line_failures (id, chat_id, operation, status, error, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&f.id)
+        .bind(&f.chat_id)
+        .bind(&f.operation)
+        .bind(f.status)
+        .bind(&f.error)
+        .bind(f.created_at_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn line_failures(&self, limit: u32) -> Result<Vec<LineFailureRow>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM line_failures ORDER BY created_at DESC, id DESC LIMIT ?")
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LineFailureRow {
+                    id: r.try_get("id")?,
+                    chat_id: r.try_get("chat_id")?,
+                    operation: r.try_get("operation")?,
+                    status: r.try_get("status")?,
+                    error: r.try_get("error")?,
+                    created_at_ms: r.try_get("created_at")?,
+                })
+            })
+            .collect()
     }
 
     async fn replay(&self) -> Result<ReplayStats, StoreError> {

@@ -4,3 +4,6 @@
 pub mod openai;
 
 pub use openai::{Behavior, FakeOpenAi};
+pub mod line;
+
+pub use line::{FakeLine, LineCall};

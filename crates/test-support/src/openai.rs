@@ -63,6 +63,8 @@ struct Shared {
     script: Mutex<VecDeque<Behavior>>,
     default: Mutex<Behavior>,
     requests: Mutex<Vec<(HeaderMap, Value)>>,
+    /// While false, requests are recorded and then held until `resume`.
+    open: tokio::sync::watch::Sender<bool>,
 }
 
 /// A running fake. Dropping it stops the server.
@@ -96,6 +98,7 @@ impl FakeOpenAi {
             script: Mutex::new(VecDeque::new()),
             default: Mutex::new(default),
             requests: Mutex::new(Vec::new()),
+            open: tokio::sync::watch::Sender::new(true),
         });
         let app = Router::new()
             .route("/v1/chat/completions", post(completions))
@@ -126,6 +129,16 @@ impl FakeOpenAi {
     /// Change the default behaviour.
     pub fn set_default(&self, behavior: Behavior) {
         *self.shared.default.lock().expect("lock") = behavior;
+    }
+
+    /// Hold every request (after recording it) until `resume`: proves that a caller
+    /// does not wait for the model, without timing anything.
+    pub fn pause(&self) {
+        self.shared.open.send_replace(false);
+    }
+
+    pub fn resume(&self) {
+        self.shared.open.send_replace(true);
     }
 
     /// The bodies of every request received so far.
@@ -159,6 +172,7 @@ fn chunk(model: &str, delta: Value, finish: Option<&str>) -> Bytes {
 
 async fn completions(State(shared): State<Arc<Shared>>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
     shared.requests.lock().expect("lock").push((headers, body.clone()));
+    let _ = shared.open.subscribe().wait_for(|open| *open).await;
     let behavior = {
         let next = shared.script.lock().expect("lock").pop_front();
         next.unwrap_or_else(|| shared.default.lock().expect("lock").clone())

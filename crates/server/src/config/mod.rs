@@ -209,6 +209,24 @@ pub struct RateLimitConfig {
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
+/// The LINE Messaging API channel (enabled when both secrets are set).
+#[derive(Debug, Clone)]
+pub struct LineConfig {
+    pub channel_secret: SecretString,
+    pub access_token: SecretString,
+    /// The assistant that answers LINE users.
+    pub assistant: String,
+    /// `https://api.line.me`; tests point it at a fake.
+    pub api_base: String,
+    /// Sent when a user adds the bot as a friend.
+    pub greeting: String,
+    /// A reply token older than this is not tried: the answer is pushed instead.
+    pub reply_token_ttl: Duration,
+    /// Retries of a push on 429, 5xx and connection errors.
+    pub max_retries: u32,
+    pub retry_base: Duration,
+}
+
 /// All settings, parsed once.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -224,6 +242,8 @@ pub struct Config {
     pub kb: KbConfig,
     pub auth: AuthConfig,
     pub rate_limit: RateLimitConfig,
+    /// `None`: the LINE webhook answers 404.
+    pub line: Option<LineConfig>,
     /// Bearer token required on `/metrics` when set.
     pub metrics_token: Option<SecretString>,
     /// Every setting as resolved, secrets blanked (for `check-config`).
@@ -321,6 +341,7 @@ impl Config {
         }
         let auth = auth(src, env)?;
         let rate_limit = rate_limit(src)?;
+        let line = line(src)?;
         let kb = KbConfig {
             min_confidence,
             cache_ttl: seconds(src, "KB_CACHE_TTL_SECONDS", 300)?,
@@ -365,6 +386,7 @@ impl Config {
             kb,
             auth,
             rate_limit,
+            line,
             metrics_token,
             resolved,
             warnings,
@@ -408,6 +430,36 @@ fn api_keys(src: &Source) -> Result<Vec<String>, ConfigError> {
         out.push(sha2::Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect());
     }
     Ok(out)
+}
+
+const LINE_GREETING: &str = "友だち追加ありがとうございます。携帯電話番号ポータビリティ（MNP）についてのご質問に、24時間お答えします。ご質問をメッセージでお送りください。\n\nThank you for adding us. Ask me anything about mobile number portability (MNP) in Japan.";
+
+fn line(src: &Source) -> Result<Option<LineConfig>, ConfigError> {
+    let (secret, token) = match (src.secret("LINE_CHANNEL_SECRET"), src.secret("LINE_CHANNEL_ACCESS_TOKEN")) {
+        (Some(s), Some(t)) => (s, t),
+        (Some(_), None) => {
+            return Err(ConfigError::new("LINE_CHANNEL_ACCESS_TOKEN", "must be set when LINE_CHANNEL_SECRET is set"))
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::new("LINE_CHANNEL_SECRET", "must be set when LINE_CHANNEL_ACCESS_TOKEN is set"))
+        }
+        (None, None) => return Ok(None),
+    };
+    let api_base = src.string("LINE_API_BASE", "https://api.line.me").trim_end_matches('/').to_string();
+    if !(api_base.starts_with("https://") || api_base.starts_with("http://")) {
+        return Err(ConfigError::invalid("LINE_API_BASE", &api_base, "an http(s) URL such as https://api.line.me"));
+    }
+    let retries: u32 = src.parse("LINE_MAX_RETRIES", 4, "a whole number")?;
+    Ok(Some(LineConfig {
+        channel_secret: secret,
+        access_token: token,
+        assistant: src.string("LINE_ASSISTANT", "mnp-support"),
+        api_base,
+        greeting: src.string("LINE_GREETING", LINE_GREETING),
+        reply_token_ttl: seconds(src, "LINE_REPLY_TOKEN_TTL_SECONDS", 50)?,
+        max_retries: retries,
+        retry_base: Duration::from_millis(src.parse("LINE_RETRY_BASE_MS", 500, "a number of milliseconds")?),
+    }))
 }
 
 fn rate_limit(src: &Source) -> Result<RateLimitConfig, ConfigError> {

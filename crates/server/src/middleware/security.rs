@@ -30,3 +30,12 @@ pub fn hsts() -> SetResponseHeaderLayer<HeaderValue> {
         HeaderValue::from_static("max-age=31536000; includeSubDomains"),
     )
 }
+
+/// The support widget's page may be framed by the allowed origins (its CSP says
+/// which); `X-Frame-Options: DENY` would forbid that, so it is dropped there only.
+pub async fn allow_marked_frames(mut resp: axum::response::Response) -> axum::response::Response {
+    if resp.extensions().get::<crate::routes::web::Frameable>().is_some() {
+        resp.headers_mut().remove(header::X_FRAME_OPTIONS);
+    }
+    resp
+}

@@ -17,7 +17,7 @@ use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
 use std::time::Duration;
-use tenmon_chat::{TurnInput, TurnStarted};
+use tenmon_chat::{Ending, TurnInput, TurnStarted};
 use tenmon_store::{EventPayload, StoredEvent};
 use utoipa::ToSchema;
 
@@ -87,76 +87,45 @@ fn input(state: &AppState, caller: &Caller, body: ChatBody, assistant: Option<&s
     }
 }
 
-#[expect(clippy::too_many_arguments, reason = "the fields of the answer, each named at the two call sites")]
-fn finished(
-    started: TurnStarted,
-    answer: String,
-    status: &str,
-    model: String,
-    finish_reason: String,
-    usage: UsageView,
-    latency_ms: u64,
-    sources: serde_json::Value,
-) -> Response {
-    Json(ChatAnswer {
+/// Run a turn to its end and answer with JSON.
+pub async fn answer_json(state: &AppState, owner_id: &str, started: TurnStarted) -> Result<Response, ApiError> {
+    let out = state.chat.outcome(owner_id, started).await?;
+    let (status, model, finish_reason, usage) = match out.ending {
+        Ending::Completed { model, finish_reason, usage } => (
+            "complete",
+            model,
+            finish_reason,
+            UsageView { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens },
+        ),
+        Ending::Cancelled => (
+            "cancelled",
+            out.started.model.clone(),
+            "cancelled".into(),
+            UsageView { prompt_tokens: 0, completion_tokens: 0 },
+        ),
+        Ending::Failed { code, message } => return Err(ApiError::Upstream { code, message }),
+        Ending::Interrupted => {
+            return Err(ApiError::Upstream {
+                code: "interrupted".into(),
+                message: "the server stopped before the answer was finished".into(),
+            })
+        }
+    };
+    let started = out.started;
+    Ok(Json(ChatAnswer {
         conversation_id: started.conversation_id,
         user_message_id: started.user_message_id,
         message_id: started.message_id,
         assistant: started.assistant,
-        answer,
+        answer: out.answer,
         status: status.into(),
         model,
         finish_reason,
         usage,
-        latency_ms,
-        sources,
+        latency_ms: out.latency_ms,
+        sources: out.sources,
     })
-    .into_response()
-}
-
-/// Run a turn to its end and answer with JSON.
-pub async fn answer_json(state: &AppState, owner_id: &str, started: TurnStarted) -> Result<Response, ApiError> {
-    let mut events = state.chat.subscribe(
-        owner_id.to_string(),
-        started.conversation_id.clone(),
-        started.message_id.clone(),
-        started.started_seq,
-    );
-    let mut answer = String::new();
-    let mut sources = serde_json::json!([]);
-    while let Some(ev) = events.next().await {
-        match ev?.payload {
-            EventPayload::AssistantDelta { text, .. } => answer.push_str(&text),
-            EventPayload::Sources { sources: s, .. } => sources = s,
-            EventPayload::AssistantCompleted { model, finish_reason, usage, latency_ms, .. } => {
-                let usage =
-                    UsageView { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens };
-                return Ok(finished(started, answer, "complete", model, finish_reason, usage, latency_ms, sources));
-            }
-            EventPayload::AssistantCancelled { latency_ms, .. } => {
-                let (model, usage) = (started.model.clone(), UsageView { prompt_tokens: 0, completion_tokens: 0 });
-                return Ok(finished(
-                    started,
-                    answer,
-                    "cancelled",
-                    model,
-                    "cancelled".into(),
-                    usage,
-                    latency_ms,
-                    sources,
-                ));
-            }
-            EventPayload::AssistantFailed { code, message, .. } => return Err(ApiError::Upstream { code, message }),
-            EventPayload::AssistantInterrupted { .. } => {
-                return Err(ApiError::Upstream {
-                    code: "interrupted".into(),
-                    message: "the server stopped before the answer was finished".into(),
-                })
-            }
-            _ => {}
-        }
-    }
-    Err(ApiError::Internal("turn stream ended without an outcome".into()))
+    .into_response())
 }
 
 /// The SSE event for one log event (none for events the client needs no line for).

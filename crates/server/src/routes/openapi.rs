@@ -27,6 +27,8 @@ use utoipa::{Modify, OpenApi};
         (name = "kb-admin", description = "Knowledge-base administration (operators)"),
         (name = "admin", description = "User administration (admins)"),
         (name = "account", description = "The signed-in user's API keys"),
+        (name = "line", description = "The LINE Messaging API channel"),
+        (name = "line-admin", description = "LINE delivery failures (operators)"),
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&SecuritySchemes)

@@ -62,7 +62,7 @@ async fn every_route_answers_each_role_as_declared() {
                 Rule::Public
             } else if tagged("admin") {
                 Rule::Admin
-            } else if tagged("kb-admin") {
+            } else if tagged("kb-admin") || tagged("line-admin") {
                 Rule::Operator
             } else if tagged("account") {
                 Rule::Account

@@ -13,6 +13,7 @@ mod cli;
 mod errors;
 mod health;
 mod kb;
+mod line;
 mod metrics;
 mod openai_compat;
 mod openapi;
