@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 DEBUG_BIN := $(CARGO_TARGET_DIR)/debug/tenmon-ark
 RELEASE_BIN := $(CARGO_TARGET_DIR)/release/tenmon-ark
 
-.PHONY: run build web test test-rust test-python lint fmt bench eval venv clean
+.PHONY: run build web test test-rust test-python test-node lint fmt bench eval venv clean
 
 ## Build the UI (when web/ exists) and the release binary, then serve on embedded
 ## SQLite at http://127.0.0.1:3000.
@@ -23,7 +23,7 @@ web:
 
 ## Everything CI runs: lint, the Rust tests, then the Python contract tests against
 ## the real binary.
-test: lint test-rust test-python
+test: lint test-rust test-python test-node
 
 test-rust:
 	cargo test --workspace --locked --no-fail-fast
@@ -32,6 +32,11 @@ test-python: venv
 	cargo build --locked -p tenmon-ark -p tenmon-test-support --bins
 	TENMON_ARK_BIN=$(DEBUG_BIN) TENMON_FAKE_OPENAI_BIN=$(CARGO_TARGET_DIR)/debug/fake-openai \
 		$(PY) -m pytest -q tests/python
+
+## Official Node clients (@line/bot-sdk, …) against the real binary and the fakes.
+test-node:
+	cargo build --locked -p tenmon-ark -p tenmon-test-support --bins
+	cd tests/node && npm ci --no-audit --no-fund --loglevel=error && npm test
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: tests/python/requirements.txt
