@@ -9,10 +9,11 @@ use crate::metrics::{DirectionLabel, KindLabel, StatusLabel, TurnMetrics};
 use crate::{is_terminal, now_ms, ChatError};
 use futures::stream::BoxStream;
 use futures::StreamExt;
-use std::collections::VecDeque;
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tenmon_llm::{ChatRequest, LlmError, StreamEvent, TokenUsage, Upstreams};
+use tenmon_privacy::{Masker, Vault};
 use tenmon_store::{EventPayload, MessageStatus, NewEvent, Store, StoreError, StoredEvent, Usage};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -33,6 +34,10 @@ pub struct ChatSettings {
     pub coalesce_bytes: usize,
     /// How often a subscriber re-reads the log for a turn running elsewhere.
     pub poll_interval: Duration,
+    /// Replace personal data by placeholders before the model sees it.
+    pub mask: bool,
+    /// Store the original text (else the masked text) of messages and answers.
+    pub store_personal_data: bool,
 }
 
 impl Default for ChatSettings {
@@ -44,6 +49,8 @@ impl Default for ChatSettings {
             coalesce_interval: Duration::from_millis(50),
             coalesce_bytes: 1024,
             poll_interval: Duration::from_millis(250),
+            mask: true,
+            store_personal_data: false,
         }
     }
 }
@@ -86,7 +93,14 @@ struct Inner {
     hard_stop: CancellationToken,
     settings: ChatSettings,
     metrics: TurnMetrics,
+    /// Placeholder → original per conversation with a turn here in the last
+    /// minutes, so live subscribers read their own data back while the log keeps it
+    /// masked, and a follow-up turn numbers the same value the same way.
+    vaults: Mutex<HashMap<String, (Arc<Vault>, Instant)>>,
 }
+
+/// How long a finished turn's vault stays for clients resuming its stream.
+const VAULT_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// Cheap to clone.
 #[derive(Debug, Clone)]
@@ -112,6 +126,46 @@ fn title_from(message: &str) -> String {
 }
 
 impl ChatService {
+    /// Mask the message (when masking is on): returns the masked text and the vault
+    /// with the original, numbered after the placeholders already in the conversation.
+    async fn mask_message(
+        &self,
+        input: &TurnInput,
+        message: String,
+    ) -> Result<(String, Option<(Vault, String)>), ChatError> {
+        if !self.inner.settings.mask {
+            return Ok((message, None));
+        }
+        let prior = match &input.conversation_id {
+            Some(id) => self.inner.store.messages(&input.owner_id, id).await?,
+            None => Vec::new(),
+        };
+        // The conversation's vault from its last turn here knows the originals behind
+        // earlier placeholders (the log keeps only the placeholders).
+        let known = input.conversation_id.as_deref().and_then(|c| self.vault(c));
+        let mut vault = match known {
+            Some(v) => (*v).clone(),
+            None => Vault::continue_after(prior.iter().map(|m| m.content.as_str())),
+        };
+        // Originals in earlier messages (STORE_PERSONAL_DATA) get their numbers first.
+        for m in &prior {
+            Masker::shared().mask(&m.content, &mut vault);
+        }
+        let masked = Masker::shared().mask(&message, &mut vault);
+        Ok((masked, Some((vault, message))))
+    }
+
+    fn keep_vault(&self, conversation_id: &str, vault: Arc<Vault>) {
+        let mut vaults = self.inner.vaults.lock().unwrap_or_else(|p| p.into_inner());
+        vaults.retain(|_, (_, at)| at.elapsed() < VAULT_TTL);
+        vaults.insert(conversation_id.to_string(), (vault, Instant::now()));
+    }
+
+    fn vault(&self, conversation_id: &str) -> Option<Arc<Vault>> {
+        let vaults = self.inner.vaults.lock().unwrap_or_else(|p| p.into_inner());
+        vaults.get(conversation_id).filter(|(_, at)| at.elapsed() < VAULT_TTL).map(|(v, _)| v.clone())
+    }
+
     #[expect(clippy::too_many_arguments, reason = "the service's parts, each named at the one call site")]
     pub fn new(
         store: Arc<dyn Store>,
@@ -134,6 +188,7 @@ impl ChatService {
                 hard_stop,
                 settings,
                 metrics,
+                vaults: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -195,6 +250,14 @@ impl ChatService {
             }
         }
         let store = &self.inner.store;
+        // Personal data is masked before anything below sees it (search, the
+        // unanswered log, the title, the model); the vault maps it back.
+        let (message, vault) = self.mask_message(&input, message).await?;
+        let stored_message = match &vault {
+            Some((_, original)) if self.inner.settings.store_personal_data => original.clone(),
+            _ => message.clone(),
+        };
+        let vault = vault.map(|(v, _)| v);
         let (conversation_id, assistant_id, mut payloads) = match &input.conversation_id {
             Some(id) => {
                 let conv = store.conversation(&input.owner_id, id).await?.ok_or(ChatError::ConversationNotFound)?;
@@ -206,7 +269,7 @@ impl ChatService {
                 let assistant = input.assistant.clone().unwrap_or_else(|| "default".into());
                 let created = EventPayload::ConversationCreated {
                     owner_id: input.owner_id.clone(),
-                    title: title_from(&message),
+                    title: title_from(&stored_message),
                     assistant: assistant.clone(),
                 };
                 (id, assistant, vec![created])
@@ -238,7 +301,7 @@ impl ChatService {
 
         let user_message_id = new_id();
         let message_id = new_id();
-        payloads.push(EventPayload::UserMessage { message_id: user_message_id.clone(), content: message.clone() });
+        payloads.push(EventPayload::UserMessage { message_id: user_message_id.clone(), content: stored_message });
         payloads.push(EventPayload::AssistantStarted { message_id: message_id.clone(), model: model.clone() });
         if !grounding.sources.is_empty() {
             payloads.push(EventPayload::Sources {
@@ -266,7 +329,15 @@ impl ChatService {
             let _ = tx.send(ev);
         }
 
-        let history = store.messages(&input.owner_id, &conversation_id).await?;
+        let mut history = store.messages(&input.owner_id, &conversation_id).await?;
+        if let Some(vault) = &vault {
+            // Masked storage: a no-op; original storage: masked here, consistently.
+            let mut v = vault.clone();
+            for row in &mut history {
+                row.content = Masker::shared().mask(&row.content, &mut v);
+            }
+            self.keep_vault(&conversation_id, Arc::new(v));
+        }
         let (system_prompt, fixed) = match grounding.plan {
             Plan::Model { system_prompt } => (system_prompt, None),
             Plan::Fixed { text, model } => (String::new(), Some((text, model))),
@@ -297,6 +368,12 @@ impl ChatService {
             pending: String::new(),
             usage_subjects: input.usage_subjects.clone(),
             started: Instant::now(),
+            restore_on_write: if self.inner.settings.store_personal_data {
+                self.vault(&started.conversation_id)
+            } else {
+                None
+            },
+            masked: self.inner.settings.mask,
         };
         self.inner.tasks.spawn(async move { this.run(run).await });
         Ok(started)
@@ -354,6 +431,10 @@ impl ChatService {
         };
         let mut payloads = Vec::with_capacity(2);
         let rest = std::mem::take(&mut t.pending);
+        let rest = match &t.restore_on_write {
+            Some(vault) => vault.restore(&rest),
+            None => rest,
+        };
         if !rest.is_empty() {
             payloads.push(EventPayload::AssistantDelta { message_id: t.message_id.clone(), text: rest });
         }
@@ -377,11 +458,19 @@ impl ChatService {
         Ok(())
     }
 
+    /// Write the buffered text. With masking, a placeholder cut in two by the model's
+    /// chunks stays buffered until whole, so every stored delta restores on its own.
     async fn flush(&self, t: &mut TurnRun, buf: &mut String) -> Result<(), StoreError> {
-        if buf.is_empty() {
+        let cut = if t.masked { whole_placeholders(buf) } else { buf.len() };
+        if cut == 0 {
             return Ok(());
         }
-        let text = std::mem::take(buf);
+        let rest = buf.split_off(cut);
+        let text = std::mem::replace(buf, rest);
+        let text = match &t.restore_on_write {
+            Some(vault) => vault.restore(&text),
+            None => text,
+        };
         self.publish(t, EventPayload::AssistantDelta { message_id: t.message_id.clone(), text }).await
     }
 
@@ -428,13 +517,16 @@ impl ChatService {
             };
             let result = match step {
                 Step::Cancel => {
-                    return match self.flush(t, &mut buf).await {
+                    let flushed = self.flush(t, &mut buf).await;
+                    t.pending = std::mem::take(&mut buf);
+                    return match flushed {
                         Ok(()) => Outcome::Cancelled,
                         Err(e) => Outcome::Failed(LlmError::Protocol(format!("store: {e}"))),
-                    }
+                    };
                 }
                 Step::Interrupt => {
                     let _ = self.flush(t, &mut buf).await;
+                    t.pending = std::mem::take(&mut buf);
                     return Outcome::Interrupted;
                 }
                 Step::Flush => {
@@ -465,10 +557,12 @@ impl ChatService {
                 }
                 Step::Item(Some(Err(e))) => {
                     let _ = self.flush(t, &mut buf).await;
+                    t.pending = std::mem::take(&mut buf);
                     return Outcome::Failed(e);
                 }
                 Step::Item(None) => {
                     let _ = self.flush(t, &mut buf).await;
+                    t.pending = std::mem::take(&mut buf);
                     return Outcome::Failed(LlmError::Protocol("stream ended without a finish".into()));
                 }
             };
@@ -489,7 +583,11 @@ impl ChatService {
         message_id: String,
         after: i64,
     ) -> BoxStream<'static, Result<StoredEvent, ChatError>> {
+        // The log holds masked answers; a subscriber of a turn running here (or just
+        // ended) reads the caller's own data back.
+        let vault = if self.inner.settings.store_personal_data { None } else { self.vault(&conversation_id) };
         let state = Sub {
+            vault,
             svc: self.clone(),
             owner_id,
             rx: self.inner.hub.subscribe(&message_id),
@@ -511,6 +609,13 @@ impl ChatService {
                     if is_terminal(&ev.payload) {
                         s.done = true;
                     }
+                    let ev = match (&s.vault, ev.payload) {
+                        (Some(vault), EventPayload::AssistantDelta { message_id, text }) => StoredEvent {
+                            payload: EventPayload::AssistantDelta { message_id, text: vault.restore(&text) },
+                            ..ev
+                        },
+                        (_, payload) => StoredEvent { payload, ..ev },
+                    };
                     return Some((Ok(ev), s));
                 }
                 if s.done {
@@ -603,6 +708,15 @@ impl ChatService {
     }
 }
 
+/// The length of `buf` that ends outside a placeholder: an unclosed `[` near the
+/// end (a placeholder is at most ~16 characters) is held back.
+fn whole_placeholders(buf: &str) -> usize {
+    match buf.rfind('[') {
+        Some(i) if !buf[i..].contains(']') && buf[i..].chars().count() <= 16 => i,
+        _ => buf.len(),
+    }
+}
+
 struct TurnRun {
     conversation_id: String,
     message_id: String,
@@ -616,6 +730,10 @@ struct TurnRun {
     pending: String,
     usage_subjects: Vec<String>,
     started: Instant,
+    /// Set when originals are stored: answers are restored before they are written.
+    restore_on_write: Option<Arc<Vault>>,
+    /// Placeholders are in play: never store half of one.
+    masked: bool,
 }
 
 enum Outcome {
@@ -633,6 +751,8 @@ enum Step {
 }
 
 struct Sub {
+    /// Restores placeholders in deltas for this (live) subscriber.
+    vault: Option<Arc<Vault>>,
     svc: ChatService,
     owner_id: String,
     rx: Option<broadcast::Receiver<StoredEvent>>,

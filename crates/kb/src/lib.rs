@@ -541,10 +541,24 @@ impl KnowledgeBase {
         Ok(n)
     }
 
+    /// The key an unanswered question is counted under (so erasure can find it).
+    pub fn unanswered_key(question: &str) -> String {
+        let norm = normalize(question).split_whitespace().collect::<Vec<_>>().join(" ");
+        norm.chars().take(500).collect()
+    }
+
+    /// Forget every cached search (their keys are what people typed): erasure and
+    /// retention call this.
+    pub fn clear_cache(&self) {
+        self.invalidate();
+        if let Ok(mut cache) = self.inner.cache.lock() {
+            cache.clear();
+        }
+    }
+
     /// Count a question an assistant could not answer.
     pub async fn record_unanswered(&self, assistant: &str, question: &str) -> Result<(), KbError> {
-        let norm = normalize(question).split_whitespace().collect::<Vec<_>>().join(" ");
-        let key: String = norm.chars().take(500).collect();
+        let key = Self::unanswered_key(question);
         let sample: String = question.trim().chars().take(500).collect();
         Ok(self.inner.store.record_unanswered(assistant, &key, &sample, now_ms()).await?)
     }

@@ -96,6 +96,8 @@ impl AppState {
                 max_tokens: Some(config.llm.max_tokens),
                 history_budget: config.chat.history_token_budget,
                 max_message_chars: config.chat.max_message_chars,
+                mask: config.privacy.mask,
+                store_personal_data: config.privacy.store_personal_data,
                 ..ChatSettings::default()
             },
             turn_metrics,

@@ -42,10 +42,35 @@ pub enum Command {
         #[command(subcommand)]
         action: EventsCommand,
     },
+    /// Retention: remove conversations idle longer than DATA_RETENTION_DAYS (or
+    /// --days) and other expired rows.
+    Purge {
+        /// Only count what would go.
+        #[arg(long)]
+        dry_run: bool,
+        /// Override DATA_RETENTION_DAYS.
+        #[arg(long)]
+        days: Option<u32>,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
     /// Knowledge bases.
     Kb {
         #[command(subcommand)]
         action: KbCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain: exit 1 naming the first edited, removed or reordered record.
+    Verify {
+        /// The newest record's hash as noted earlier (catches removal of the newest records).
+        #[arg(long)]
+        expect_head: Option<String>,
     },
 }
 
@@ -175,6 +200,36 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Kb { action } => kb_command(config, action, &mut out).await,
+        Command::Purge { dry_run, days } => {
+            let Some(days) = days.or(config.privacy.retention_days) else {
+                return Err(anyhow::anyhow!("no retention limit: set DATA_RETENTION_DAYS or pass --days").into());
+            };
+            if days == 0 {
+                return Err(anyhow::anyhow!("--days must be at least 1").into());
+            }
+            let store = open_store(&config).await?;
+            store.migrate().await.map_err(anyhow::Error::from)?;
+            let state = AppState::build(config, store.clone()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let counts = crate::privacy::purge(&state, days, dry_run).await.map_err(anyhow::Error::from)?;
+            let report =
+                serde_json::json!({ "dry_run": dry_run, "days": days, "rows": counts.tables, "total": counts.total() });
+            writeln!(out, "{report}")?;
+            store.close().await;
+            Ok(())
+        }
+        Command::Audit { action: AuditCommand::Verify { expect_head } } => {
+            let store = open_store(&config).await?;
+            store.migrate().await.map_err(anyhow::Error::from)?;
+            let result = crate::audit::verify(store.as_ref(), expect_head.as_deref()).await;
+            store.close().await;
+            match result {
+                Ok((n, head)) => {
+                    writeln!(out, "audit log OK: {n} record(s), head {head}")?;
+                    Ok(())
+                }
+                Err(e) => Err(anyhow::anyhow!("audit log verification failed: {e}").into()),
+            }
+        }
         Command::Serve => serve_command(config).await,
         Command::Version | Command::Openapi => Ok(()),
     }

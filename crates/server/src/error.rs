@@ -53,6 +53,9 @@ pub enum ApiError {
     Validation { field: String, message: String },
     #[error("authentication required")]
     Unauthorized,
+    /// Chat needs consent to this version of the privacy notice first.
+    #[error("consent to the privacy notice (version {0}) is required first: POST /api/me/consent")]
+    ConsentRequired(String),
     /// A webhook whose signature header is missing or wrong.
     #[error("{0}")]
     BadSignature(String),
@@ -97,6 +100,7 @@ impl ApiError {
             ApiError::Validation { .. } => "validation_failed",
             ApiError::Unauthorized => "unauthorized",
             ApiError::BadSignature(_) => "invalid_signature",
+            ApiError::ConsentRequired(_) => "consent_required",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::QuotaExceeded { .. } => "quota_exceeded",
@@ -118,7 +122,7 @@ impl ApiError {
             ApiError::BadRequest(_) | ApiError::InvalidJson(_) => StatusCode::BAD_REQUEST,
             ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized | ApiError::BadSignature(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::ConsentRequired(_) => StatusCode::FORBIDDEN,
             ApiError::RateLimited { .. } | ApiError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Import(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -10,6 +11,7 @@ pub mod extract;
 pub mod line;
 pub mod metrics;
 pub mod middleware;
+pub mod privacy;
 pub mod quota;
 pub mod ratelimit;
 pub mod router;

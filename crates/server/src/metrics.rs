@@ -21,6 +21,12 @@ pub struct RequestLabels {
 }
 
 /// Labels of a request's duration.
+/// Labels of a count per database table.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TableLabels {
+    pub table: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
     pub method: String,
@@ -47,6 +53,10 @@ pub struct Metrics {
     pub http_duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
     /// `http_requests_in_flight`.
     pub http_in_flight: Gauge,
+    /// `tenmon_retention_purged_rows_total{table}`: what the retention job removed.
+    pub retention_purged: Family<TableLabels, Counter>,
+    /// `tenmon_erasures_total`: data subjects erased.
+    pub erasures: Counter,
 }
 
 impl Metrics {
@@ -74,7 +84,19 @@ impl Metrics {
         registry.register_collector(Box::new(ProcessCollector {
             start_time: started.duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0),
         }));
-        Self { registry, http_requests, http_duration, http_in_flight }
+        let retention_purged = Family::<TableLabels, Counter>::default();
+        registry.register(
+            "tenmon_retention_purged_rows",
+            "Rows removed by the retention job (DATA_RETENTION_DAYS), by table",
+            retention_purged.clone(),
+        );
+        let erasures = Counter::default();
+        registry.register(
+            "tenmon_erasures",
+            "Data subjects erased (DELETE /api/me and admin erasure)",
+            erasures.clone(),
+        );
+        Self { registry, http_requests, http_duration, http_in_flight, retention_purged, erasures }
     }
 
     /// Add the metrics of another part of the system.

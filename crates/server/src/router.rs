@@ -6,8 +6,8 @@ use crate::app::{AppState, BodyLimit};
 use crate::config::CorsOrigins;
 use crate::middleware::{json_errors, observe, rate_limit, request_id, security};
 use crate::routes::{
-    admin, api_keys, auth, chat, concierge, conversations, fallback, health, kb, line, metrics, openai_compat, openapi,
-    session, web,
+    admin, api_keys, audit, auth, chat, concierge, conversations, fallback, health, kb, line, metrics, openai_compat,
+    openapi, privacy, session, web,
 };
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, Method, StatusCode};
@@ -77,12 +77,12 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(auth::login))
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
-        .routes(routes!(auth::me))
+        .routes(routes!(auth::me, privacy::erase_me))
         .routes(routes!(auth::change_password))
         .routes(routes!(api_keys::create_key, api_keys::list_keys))
         .routes(routes!(api_keys::revoke_key))
         .routes(routes!(admin::list_users))
-        .routes(routes!(admin::get_user, admin::set_role))
+        .routes(routes!(admin::get_user, admin::set_role, privacy::erase_user))
         .routes(routes!(kb::search))
         .routes(routes!(kb::get_entry, kb::update_entry, kb::set_enabled, kb::delete_entry))
         .routes(routes!(kb::list_bases, kb::put_base))
@@ -92,6 +92,10 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(kb::export))
         .routes(routes!(kb::get_synonyms, kb::put_synonyms))
         .routes(routes!(kb::unanswered))
+        .routes(routes!(audit::list))
+        .routes(routes!(privacy::info))
+        .routes(routes!(privacy::consent))
+        .routes(routes!(privacy::export))
         .routes(routes!(line::webhook))
         .routes(routes!(line::failures))
         .routes(routes!(openai_compat::list_models))
@@ -151,6 +155,7 @@ pub fn build(state: AppState) -> Router {
     }
     router
         .layer(CompressionLayer::new())
+        .layer(mw::from_fn(crate::audit::scope))
         .layer(mw::from_fn_with_state(state.clone(), rate_limit::rate_limit))
         .layer(mw::from_fn_with_state(state.clone(), observe::observe))
         .layer(Extension(BodyLimit(limit)))

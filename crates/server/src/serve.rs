@@ -72,6 +72,7 @@ pub async fn run(
     };
 
     crate::systemd::ready(&format!("listening on {addr}"));
+    crate::privacy::spawn_retention(&state);
     // Forget idle rate-limit keys now and then.
     let (limiter, shutdown) = (state.limiter.clone(), state.shutdown.clone());
     state.tasks.spawn(async move {

@@ -9,7 +9,9 @@ mod error;
 mod events;
 mod kb;
 mod line;
+mod privacy;
 mod sqlite;
+mod sqlite_privacy;
 mod url;
 
 pub use accounts::{ApiKeyRow, RefreshRow, UserRow};
@@ -17,6 +19,7 @@ pub use error::StoreError;
 pub use events::{ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, SessionRow, StoredEvent, Usage};
 pub use kb::{KbEntryRow, KnowledgeBaseRow, UnansweredRow};
 pub use line::{LineChatRow, LineFailureRow};
+pub use privacy::{AuditFilter, AuditRow, AuditSeal, RowCounts, SubjectExport};
 pub use sqlite::SqliteStore;
 pub use url::{Backend, DatabaseUrl};
 
@@ -205,6 +208,28 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn line_record_failure(&self, failure: &LineFailureRow) -> Result<(), StoreError>;
     /// Newest first.
     async fn line_failures(&self, limit: u32) -> Result<Vec<LineFailureRow>, StoreError>;
+
+    /// Every row about these subjects (user ids, guest ids, `line:<id>`), secrets left out.
+    async fn export_subjects(&self, subject_ids: &[String]) -> Result<SubjectExport, StoreError>;
+    /// Delete every row about these subjects (and unanswered questions with these
+    /// normalised texts), leaving nothing readable in the database file.
+    async fn erase_subjects(&self, subject_ids: &[String], unanswered_keys: &[String])
+        -> Result<RowCounts, StoreError>;
+    /// Retention: remove conversations last active before `cutoff_ms` and other
+    /// expired rows; with `dry_run`, only count.
+    async fn purge(&self, cutoff_ms: i64, now_ms: i64, dry_run: bool) -> Result<RowCounts, StoreError>;
+    /// Record consent to the privacy notice (`version`) for a subject.
+    async fn record_consent(&self, subject_id: &str, version: &str, now_ms: i64) -> Result<(), StoreError>;
+    /// The version of the privacy notice the subject consented to last.
+    async fn consent(&self, subject_id: &str) -> Result<Option<String>, StoreError>;
+
+    /// Append an audit record: `seal` gets the next sequence number and the last
+    /// record's hash (empty for the first), in the same transaction as the insert.
+    async fn audit_append(&self, seal: AuditSeal) -> Result<AuditRow, StoreError>;
+    /// Newest first.
+    async fn audit_page(&self, filter: &AuditFilter, limit: u32) -> Result<Vec<AuditRow>, StoreError>;
+    /// Oldest first, from `after_seq` (for verification).
+    async fn audit_range(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRow>, StoreError>;
 
     async fn replay(&self) -> Result<ReplayStats, StoreError>;
 

@@ -4,8 +4,9 @@ use crate::events::{
     ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, SessionRow, StoredEvent, Usage,
 };
 use crate::{
-    ApiKeyRow, Backend, DatabaseUrl, KbEntryRow, KnowledgeBaseRow, LineChatRow, LineFailureRow, PoolOptions,
-    RefreshRow, ReplayStats, Store, StoreError, UnansweredRow, UserRow,
+    ApiKeyRow, AuditFilter, AuditRow, AuditSeal, Backend, DatabaseUrl, KbEntryRow, KnowledgeBaseRow, LineChatRow,
+    LineFailureRow, PoolOptions, RefreshRow, ReplayStats, RowCounts, Store, StoreError, SubjectExport, UnansweredRow,
+    UserRow,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -21,11 +22,11 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Debug)]
 pub struct SqliteStore {
     /// Readers.
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
     /// The one writer: SQLite allows one write transaction at a time, and writers
     /// that contend inside SQLite sleep in its busy handler (tens of ms). Queueing
     /// them here, on a one-connection pool, is fair and fast.
-    writer: SqlitePool,
+    pub(crate) writer: SqlitePool,
     /// The file and its (device, inode) when opened: a file deleted or replaced under a
     /// running server is a dead database even though open handles still answer.
     file: Option<(PathBuf, (u64, u64))>,
@@ -47,7 +48,9 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Deleted content is overwritten, not left in free pages (erasure, retention).
+            .pragma("secure_delete", "ON");
         let in_memory = path.is_none();
         let writer = SqlitePoolOptions::new()
             .min_connections(1)
@@ -1004,6 +1007,54 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn export_subjects(&self, subject_ids: &[String]) -> Result<SubjectExport, StoreError> {
+        SqliteStore::export_subjects(self, subject_ids).await
+    }
+
+    async fn erase_subjects(
+        &self,
+        subject_ids: &[String],
+        unanswered_keys: &[String],
+    ) -> Result<RowCounts, StoreError> {
+        SqliteStore::erase_subjects(self, subject_ids, unanswered_keys).await
+    }
+
+    async fn purge(&self, cutoff_ms: i64, now_ms: i64, dry_run: bool) -> Result<RowCounts, StoreError> {
+        SqliteStore::purge(self, cutoff_ms, now_ms, dry_run).await
+    }
+
+    async fn record_consent(&self, subject_id: &str, version: &str, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO consents (subject_id, version, consented_at) VALUES (?, ?, ?)
+             ON CONFLICT (subject_id) DO UPDATE SET version = excluded.version, consented_at = excluded.consented_at",
+        )
+        .bind(subject_id)
+        .bind(version)
+        .bind(now_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn consent(&self, subject_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT version FROM consents WHERE subject_id = ?")
+            .bind(subject_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn audit_append(&self, seal: AuditSeal) -> Result<AuditRow, StoreError> {
+        SqliteStore::audit_append(self, seal).await
+    }
+
+    async fn audit_page(&self, filter: &AuditFilter, limit: u32) -> Result<Vec<AuditRow>, StoreError> {
+        SqliteStore::audit_page(self, filter, limit).await
+    }
+
+    async fn audit_range(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRow>, StoreError> {
+        SqliteStore::audit_range(self, after_seq, limit).await
+    }
+
     async fn replay(&self) -> Result<ReplayStats, StoreError> {
         let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM messages").execute(&mut *tx).await?;
@@ -1049,7 +1100,8 @@ mod tests {
     async fn store(dir: &tempfile::TempDir) -> SqliteStore {
         let url = DatabaseUrl::parse(&format!("sqlite://{}/t.db", dir.path().display())).unwrap();
         let s = SqliteStore::open(&url, &PoolOptions::default()).await.unwrap();
-        assert_eq!(s.migrate().await.unwrap(), 6);
+        let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite")).unwrap().count();
+        assert_eq!(s.migrate().await.unwrap(), files);
         assert_eq!(s.migrate().await.unwrap(), 0, "migrations are idempotent");
         s
     }

@@ -30,6 +30,9 @@ pub enum Behavior {
     Hang,
     /// Stream these chunks, then drop the connection without finishing.
     Cut { chunks: Vec<String>, delay: Duration },
+    /// Answer with `prefix` followed by the last user message, in small chunks (so
+    /// what the model was sent comes back, e.g. masking placeholders).
+    Echo { prefix: String },
 }
 
 impl Behavior {
@@ -180,8 +183,31 @@ async fn completions(State(shared): State<Arc<Shared>>, headers: HeaderMap, Json
     let model = body["model"].as_str().unwrap_or("gpt-fake").to_string();
     let streaming = body["stream"].as_bool().unwrap_or(false);
     let include_usage = body["stream_options"]["include_usage"].as_bool().unwrap_or(false);
+    let behavior = match behavior {
+        Behavior::Echo { prefix } => {
+            let last = body["messages"]
+                .as_array()
+                .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+                .and_then(|m| m["content"].as_str())
+                .unwrap_or("")
+                .to_string();
+            // Two characters a chunk: placeholders arrive cut in pieces, as real tokens do.
+            let chars: Vec<char> = format!("{prefix}{last}").chars().collect();
+            let chunks: Vec<String> = chars.chunks(2).map(|c| c.iter().collect()).collect();
+            let n = chunks.len() as u32;
+            Behavior::Stream {
+                chunks,
+                delay: Duration::from_millis(2),
+                finish_reason: "stop".into(),
+                prompt_tokens: 10,
+                completion_tokens: n,
+            }
+        }
+        other => other,
+    };
     match behavior {
-        Behavior::Hang => {
+        // Turned into a stream above.
+        Behavior::Echo { .. } | Behavior::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             StatusCode::GATEWAY_TIMEOUT.into_response()
         }

@@ -227,6 +227,26 @@ pub struct LineConfig {
     pub retry_base: Duration,
 }
 
+/// Personal data: masking, retention, data subject rights, audit.
+#[derive(Debug, Clone)]
+pub struct PrivacyConfig {
+    /// Replace personal data by placeholders before anything reaches a model.
+    pub mask: bool,
+    /// Keep the original text in stored messages (default: the masked text).
+    pub store_personal_data: bool,
+    /// Allow message text in debug logs (never in production).
+    pub log_personal_data: bool,
+    /// Purge conversations idle this long; `None` keeps them.
+    pub retention_days: Option<u32>,
+    /// How often the retention job runs.
+    pub retention_interval: Duration,
+    /// Ask for consent to the privacy notice before the first chat turn.
+    pub require_consent: bool,
+    pub notice_version: String,
+    /// Record security-relevant actions in the hash-chained audit log.
+    pub audit: bool,
+}
+
 /// All settings, parsed once.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -244,6 +264,7 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     /// `None`: the LINE webhook answers 404.
     pub line: Option<LineConfig>,
+    pub privacy: PrivacyConfig,
     /// Bearer token required on `/metrics` when set.
     pub metrics_token: Option<SecretString>,
     /// Every setting as resolved, secrets blanked (for `check-config`).
@@ -342,6 +363,20 @@ impl Config {
         let auth = auth(src, env)?;
         let rate_limit = rate_limit(src)?;
         let line = line(src)?;
+        let retention_days: u32 = src.parse("DATA_RETENTION_DAYS", 0, "a number of days (0 = keep)")?;
+        let privacy = PrivacyConfig {
+            mask: src.bool("MASK_PERSONAL_DATA", true)?,
+            store_personal_data: src.bool("STORE_PERSONAL_DATA", false)?,
+            log_personal_data: src.bool("LOG_PERSONAL_DATA", false)?,
+            retention_days: (retention_days > 0).then_some(retention_days),
+            retention_interval: seconds(src, "DATA_RETENTION_INTERVAL_SECONDS", 3600)?,
+            require_consent: src.bool("GDPR_COMPLIANCE", false)?,
+            notice_version: src.string("PRIVACY_NOTICE_VERSION", "2026-11"),
+            audit: src.bool("ENABLE_AUDIT_LOGS", true)?,
+        };
+        if privacy.retention_interval.is_zero() {
+            return Err(ConfigError::new("DATA_RETENTION_INTERVAL_SECONDS", "must be at least 1"));
+        }
         let kb = KbConfig {
             min_confidence,
             cache_ttl: seconds(src, "KB_CACHE_TTL_SECONDS", 300)?,
@@ -387,6 +422,7 @@ impl Config {
             auth,
             rate_limit,
             line,
+            privacy,
             metrics_token,
             resolved,
             warnings,

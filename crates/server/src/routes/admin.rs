@@ -136,6 +136,14 @@ pub async fn set_role(
     if user.role != b.role {
         state.accounts.set_role(&id, &b.role).await?;
         tracing::info!(actor = %me.subject_id, target = %id, role = %b.role, "role changed");
+        crate::audit::record(
+            &state,
+            Some(&me.subject_id),
+            "user.role_changed",
+            Some(&id),
+            serde_json::json!({"from": user.role, "to": b.role}),
+        )
+        .await;
     }
     Ok(Json(state.store.user_by_id(&id).await?.ok_or_else(|| ApiError::NotFound("user not found".into()))?.into()))
 }

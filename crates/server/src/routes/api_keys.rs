@@ -119,6 +119,14 @@ pub async fn create_key(
         revoked_at_ms: None,
     };
     state.store.create_api_key(&row).await?;
+    crate::audit::record(
+        &state,
+        Some(&caller.subject_id),
+        "api_key.created",
+        Some(&row.id),
+        serde_json::json!({"scopes": row.scopes}),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(CreatedKey { key, info: (&row).into() })))
 }
 
@@ -149,6 +157,8 @@ pub async fn revoke_key(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     if state.store.revoke_api_key(&caller.subject_id, &id, tenmon_chat::now_ms()).await? {
+        crate::audit::record(&state, Some(&caller.subject_id), "api_key.revoked", Some(&id), serde_json::json!({}))
+            .await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("key not found".into()))

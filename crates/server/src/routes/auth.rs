@@ -4,6 +4,7 @@
 
 use crate::accounts::{AccountError, SignupMode, Tokens};
 use crate::app::AppState;
+use crate::audit;
 use crate::auth::{presented_token, Account, Caller, SESSION_COOKIE};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
@@ -16,6 +17,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
 impl From<AccountError> for ApiError {
@@ -169,6 +171,7 @@ pub async fn signup(
     }
     state.accounts.signup(&b.email, &b.password, &b.display_name, "user").await?;
     let (user, tokens) = state.accounts.login(&b.email, &b.password).await?;
+    audit::record(&state, Some(&user.id), "auth.signup", Some(&user.id), json!({})).await;
     adopt(&state, guest, &user.id).await;
     with_tokens(&state, StatusCode::CREATED, &tokens)
 }
@@ -193,7 +196,17 @@ pub async fn login(
     if !per_account.allowed {
         return Ok(refused(&per_account));
     }
-    let (user, tokens) = state.accounts.login(&b.email, &b.password).await?;
+    let (user, tokens) = match state.accounts.login(&b.email, &b.password).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            let err = ApiError::from(e);
+            // The email is personal data (and erasable): the record names it by a hash.
+            let who = audit::email_ref(&b.email);
+            audit::record(&state, None, "auth.login_failed", Some(&who), json!({"reason": err.code()})).await;
+            return Err(err);
+        }
+    };
+    audit::record(&state, Some(&user.id), "auth.login", Some(&user.id), json!({})).await;
     adopt(&state, guest, &user.id).await;
     with_tokens(&state, StatusCode::OK, &tokens)
 }
@@ -209,7 +222,14 @@ pub async fn login(
         (status = 422, description = "Invalid field", body = ErrorBody),
     ))]
 pub async fn refresh(State(state): State<AppState>, ApiJson(b): ApiJson<RefreshBody>) -> Result<Response, ApiError> {
-    let tokens = state.accounts.refresh(&b.refresh_token).await?;
+    let tokens = match state.accounts.refresh(&b.refresh_token).await {
+        Ok(t) => t,
+        Err(e) => {
+            let err = ApiError::from(e);
+            audit::record(&state, None, "auth.refresh_failed", None, json!({"reason": err.code()})).await;
+            return Err(err);
+        }
+    };
     with_tokens(&state, StatusCode::OK, &tokens)
 }
 
@@ -222,6 +242,7 @@ pub async fn refresh(State(state): State<AppState>, ApiJson(b): ApiJson<RefreshB
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     if caller.kind == "user" {
         state.accounts.logout(&caller.session_id).await?;
+        audit::record(&state, Some(&caller.subject_id), "auth.logout", Some(&caller.subject_id), json!({})).await;
     }
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut()
@@ -267,5 +288,6 @@ pub async fn change_password(
 ) -> Result<StatusCode, ApiError> {
     let user = state.store.user_by_id(&caller.subject_id).await?.ok_or(ApiError::Unauthorized)?;
     state.accounts.change_password(&user, &b.current_password, &b.new_password).await?;
+    audit::record(&state, Some(&user.id), "auth.password_changed", Some(&user.id), json!({})).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -218,6 +218,7 @@ fn sse<S: Stream<Item = Result<Event, Infallible>> + Send + 'static>(stream: S) 
         (status = 200, description = "The answer", body = ChatAnswer),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid session", body = ErrorBody),
+        (status = 403, description = "Consent to the privacy notice is required first (consent_required)", body = ErrorBody),
         (status = 404, description = "No such conversation of the caller", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
@@ -231,6 +232,7 @@ pub async fn post_chat(
     caller: Caller,
     ApiJson(body): ApiJson<ChatBody>,
 ) -> Result<Response, ApiError> {
+    crate::routes::privacy::ensure_consent(&state, &caller).await?;
     crate::quota::check(&state, &caller).await?;
     let started = state.chat.start(input(&state, &caller, body, None)).await?;
     answer_json(&state, &caller.subject_id, started).await
@@ -243,6 +245,7 @@ pub async fn post_chat(
         (status = 200, description = "Events: meta, delta, sources, done, error", content_type = "text/event-stream", body = TurnEvent),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid session", body = ErrorBody),
+        (status = 403, description = "Consent to the privacy notice is required first (consent_required)", body = ErrorBody),
         (status = 404, description = "No such conversation of the caller", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
@@ -253,6 +256,7 @@ pub async fn post_chat_stream(
     caller: Caller,
     ApiJson(body): ApiJson<ChatBody>,
 ) -> Result<Response, ApiError> {
+    crate::routes::privacy::ensure_consent(&state, &caller).await?;
     crate::quota::check(&state, &caller).await?;
     let started = state.chat.start(input(&state, &caller, body, None)).await?;
     Ok(sse_response(&state, &caller.subject_id, started, 0))

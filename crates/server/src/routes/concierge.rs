@@ -30,6 +30,7 @@ pub struct ConciergeBody {
             content((ChatAnswer = "application/json"), (crate::routes::chat::TurnEvent = "text/event-stream"))),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid session", body = ErrorBody),
+        (status = 403, description = "Consent to the privacy notice is required first (consent_required)", body = ErrorBody),
         (status = 404, description = "No such conversation of the caller", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
@@ -44,6 +45,7 @@ pub async fn post_concierge(
     headers: HeaderMap,
     ApiJson(body): ApiJson<ConciergeBody>,
 ) -> Result<Response, ApiError> {
+    crate::routes::privacy::ensure_consent(&state, &caller).await?;
     crate::quota::check(&state, &caller).await?;
     let usage_subjects = crate::quota::subjects(&state, &caller);
     let owner_id = caller.subject_id;

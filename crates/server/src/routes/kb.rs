@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use tenmon_kb::{EntryInput, Format};
 use tenmon_store::{KbEntryRow, KnowledgeBaseRow, UnansweredRow};
 use utoipa::{IntoParams, ToSchema};
@@ -317,10 +318,12 @@ pub async fn list_bases(State(state): State<AppState>, _op: Operator) -> Result<
     ))]
 pub async fn put_base(
     State(state): State<AppState>,
-    _op: Operator,
+    Operator(op): Operator,
     ApiJson(b): ApiJson<BaseBody>,
 ) -> Result<Json<KnowledgeBase>, ApiError> {
-    Ok(Json(state.kb.put_base(&b.id, &b.name, &b.description).await?.into()))
+    let base = state.kb.put_base(&b.id, &b.name, &b.description).await?;
+    audit(&state, &op, "kb.base_saved", &b.id, json!({})).await;
+    Ok(Json(base.into()))
 }
 
 /// Delete a knowledge base and its entries.
@@ -335,10 +338,11 @@ pub async fn put_base(
     ))]
 pub async fn delete_base(
     State(state): State<AppState>,
-    _op: Operator,
+    Operator(op): Operator,
     Path(kb): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     state.kb.delete_base(&kb).await?;
+    audit(&state, &op, "kb.base_deleted", &kb, json!({})).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -375,11 +379,12 @@ pub async fn list_entries(
     ))]
 pub async fn create_entry(
     State(state): State<AppState>,
-    _op: Operator,
+    Operator(op): Operator,
     Path(kb): Path<String>,
     ApiJson(body): ApiJson<EntryBody>,
 ) -> Result<(StatusCode, Json<Entry>), ApiError> {
     let row = state.kb.put_entry(&kb, body.into()).await?;
+    audit(&state, &op, "kb.entry_created", &row.id, json!({"kb": kb})).await;
     Ok((StatusCode::CREATED, Json((&row).into())))
 }
 
@@ -398,7 +403,7 @@ pub async fn create_entry(
     ))]
 pub async fn update_entry(
     State(state): State<AppState>,
-    _op: Operator,
+    Operator(op): Operator,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<EntryBody>,
 ) -> Result<Json<Entry>, ApiError> {
@@ -408,7 +413,9 @@ pub async fn update_entry(
     }
     let mut input: EntryInput = body.into();
     input.id = Some(id);
-    Ok(Json((&state.kb.put_entry(&existing.kb_id, input).await?).into()))
+    let row = state.kb.put_entry(&existing.kb_id, input).await?;
+    audit(&state, &op, "kb.entry_updated", &row.id, json!({"kb": row.kb_id, "version": row.version})).await;
+    Ok(Json((&row).into()))
 }
 
 /// Enable or disable an entry.
@@ -425,11 +432,13 @@ pub async fn update_entry(
     ))]
 pub async fn set_enabled(
     State(state): State<AppState>,
-    _op: Operator,
+    Operator(op): Operator,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<EnabledBody>,
 ) -> Result<Json<Entry>, ApiError> {
-    Ok(Json((&state.kb.set_enabled(&id, body.enabled).await?).into()))
+    let row = state.kb.set_enabled(&id, body.enabled).await?;
+    audit(&state, &op, "kb.entry_enabled", &id, json!({"enabled": body.enabled})).await;
+    Ok(Json((&row).into()))
 }
 
 /// Delete an entry.
@@ -444,10 +453,11 @@ pub async fn set_enabled(
     ))]
 pub async fn delete_entry(
     State(state): State<AppState>,
-    _op: Operator,
+    Operator(op): Operator,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     state.kb.delete_entry(&id).await?;
+    audit(&state, &op, "kb.entry_deleted", &id, json!({})).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -479,7 +489,7 @@ fn format_of(param: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiErro
     ))]
 pub async fn import(
     State(state): State<AppState>,
-    _op: Operator,
+    Operator(op): Operator,
     Path(kb): Path<String>,
     ApiQuery(p): ApiQuery<FormatParams>,
     headers: HeaderMap,
@@ -487,6 +497,7 @@ pub async fn import(
 ) -> Result<Json<ImportResult>, ApiError> {
     let format = format_of(p.format.as_deref(), &headers)?;
     let (created, updated) = state.kb.import(&kb, &body, format).await?;
+    audit(&state, &op, "kb.imported", &kb, json!({"created": created, "updated": updated, "bytes": body.len()})).await;
     Ok(Json(ImportResult { created, updated }))
 }
 
@@ -503,7 +514,7 @@ pub async fn import(
     ))]
 pub async fn export(
     State(state): State<AppState>,
-    _op: Operator,
+    Operator(op): Operator,
     Path(kb): Path<String>,
     ApiQuery(p): ApiQuery<FormatParams>,
 ) -> Result<Response, ApiError> {
@@ -517,6 +528,7 @@ pub async fn export(
         (other, _) => return Err(ApiError::validation("format", format!("format: {other:?} is not jsonl or csv"))),
     };
     let bytes = state.kb.export(&kb, format).await?;
+    audit(&state, &op, "kb.exported", &kb, json!({"bytes": bytes.len()})).await;
     let (ct, ext) = match format {
         Format::Jsonl => ("application/x-ndjson; charset=utf-8", "jsonl"),
         Format::Csv => ("text/csv; charset=utf-8", "csv"),
@@ -547,9 +559,14 @@ pub async fn get_synonyms(State(state): State<AppState>, _op: Operator) -> Respo
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 422, description = "Bad lines (import_failed, with rows)", body = ErrorBody),
     ))]
-pub async fn put_synonyms(State(state): State<AppState>, _op: Operator, body: Bytes) -> Result<Response, ApiError> {
+pub async fn put_synonyms(
+    State(state): State<AppState>,
+    Operator(op): Operator,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let text = std::str::from_utf8(&body).map_err(|_| ApiError::validation("body", "body: must be UTF-8 text"))?;
     state.kb.put_synonyms(text).await?;
+    audit(&state, &op, "kb.synonyms_updated", "synonyms", json!({"bytes": text.len()})).await;
     Ok(([(CONTENT_TYPE, "text/plain; charset=utf-8")], state.kb.synonyms_text()).into_response())
 }
 
@@ -571,4 +588,9 @@ pub async fn unanswered(
         return Err(ApiError::validation("limit", "limit: must be between 1 and 500"));
     }
     Ok(Json(UnansweredList { questions: state.kb.unanswered(limit).await?.into_iter().map(Into::into).collect() }))
+}
+
+/// An operator's change to the knowledge base, for the audit log.
+async fn audit(state: &AppState, op: &crate::auth::Caller, action: &str, target: &str, details: serde_json::Value) {
+    crate::audit::record(state, Some(&op.subject_id), action, Some(target), details).await;
 }

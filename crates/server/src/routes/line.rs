@@ -31,6 +31,7 @@ pub struct WebhookAck {
         (status = 400, description = "Signed, but not a webhook body", body = ErrorBody),
         (status = 401, description = "Missing or wrong signature (invalid_signature)", body = ErrorBody),
         (status = 404, description = "The LINE channel is not configured", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
         (status = 503, description = "The database is unavailable; LINE will redeliver", body = ErrorBody),
     ))]
 pub async fn webhook(
@@ -79,6 +80,7 @@ pub struct LineFailures {
         (status = 200, description = "Newest first", body = LineFailures),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Operators only", body = ErrorBody),
+        (status = 422, description = "Bad parameter", body = ErrorBody),
     ))]
 pub async fn failures(
     State(state): State<AppState>,

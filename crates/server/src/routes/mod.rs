@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod chat;
 pub mod concierge;
@@ -13,5 +14,6 @@ pub mod line;
 pub mod metrics;
 pub mod openai_compat;
 pub mod openapi;
+pub mod privacy;
 pub mod session;
 pub mod web;

@@ -185,6 +185,7 @@ pub async fn chat_completions(
     caller: Caller,
     ApiJson(req): ApiJson<CompletionRequest>,
 ) -> Result<Response, ApiError> {
+    crate::routes::privacy::ensure_consent(&state, &caller).await?;
     crate::quota::check(&state, &caller).await?;
     let subjects = crate::quota::subjects(&state, &caller);
     let assistant = state

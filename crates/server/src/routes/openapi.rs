@@ -27,6 +27,7 @@ use utoipa::{Modify, OpenApi};
         (name = "kb-admin", description = "Knowledge-base administration (operators)"),
         (name = "admin", description = "User administration (admins)"),
         (name = "account", description = "The signed-in user's API keys"),
+        (name = "privacy", description = "Personal data: the privacy notice, consent, export, erasure"),
         (name = "line", description = "The LINE Messaging API channel"),
         (name = "line-admin", description = "LINE delivery failures (operators)"),
     ),

@@ -69,6 +69,11 @@ async fn every_route_answers_each_role_as_declared() {
             } else {
                 Rule::SignedIn
             };
+            // Self-erasure would end the callers' sessions for the rest of the table;
+            // who may erase is tested in privacy.rs.
+            if path == "/api/me" && method == "delete" {
+                continue;
+            }
             let url = path
                 .split('/')
                 .map(|seg| if seg.starts_with('{') { "no-such-id-0000" } else { seg })
