@@ -356,3 +356,23 @@ async fn without_line_settings_the_webhook_is_404() {
     let (status, code, _) = error_code(res).await;
     assert_eq!((status, code.as_str()), (404, "not_found"));
 }
+
+#[tokio::test]
+async fn masking_applies_on_line_as_on_the_web() {
+    let fake = FakeLine::start(TOKEN).await;
+    let model = FakeOpenAi::start_with(Behavior::Echo { prefix: "承りました: ".into() }).await;
+    let line = line_config(&fake);
+    let app = TestApp::spawn_with(|c| {
+        use_fakes(c, &[&model]);
+        c.line = Some(line);
+    })
+    .await;
+    let l = Line { app, fake, model };
+    let text = "090-1234-5678 の予約番号 1234567890 について";
+    l.post(&[text_event("pii-1", "Upii", text)]).await;
+    let done = l.wait_delivered(1).await;
+    assert_eq!(texts(&done[0]), vec![format!("承りました: {text}")], "the LINE user reads their own data");
+    let sent = l.model.requests()[0].to_string();
+    assert!(!sent.contains("090-1234-5678") && !sent.contains("1234567890"), "{sent}");
+    assert!(sent.contains("[電話番号1]") && sent.contains("[予約番号1]"), "{sent}");
+}
