@@ -58,6 +58,7 @@ impl AppState {
     /// Assemble the state around an opened, migrated store (loads the knowledge
     /// bases into the search index; seeds the MNP pack on first start).
     pub async fn build(config: Config, store: Arc<dyn Store>) -> Result<Self, tenmon_kb::KbError> {
+        let store = protect(store, &config);
         let kb = tenmon_kb::KnowledgeBase::load(
             store.clone(),
             tenmon_kb::KbSettings {
@@ -132,6 +133,16 @@ impl AppState {
             accounts,
             limiter,
         }))
+    }
+}
+
+/// With `ENCRYPTION_KEY`, the store seals personal text at rest.
+pub fn protect(store: Arc<dyn Store>, config: &Config) -> Arc<dyn Store> {
+    let Some(key) = &config.privacy.encryption_key else { return store };
+    match tenmon_privacy::Keyring::parse(secrecy::ExposeSecret::expose_secret(key)) {
+        Ok(ring) => Arc::new(tenmon_store::EncryptedStore::new(store, ring)),
+        // Checked when the configuration was loaded.
+        Err(_) => store,
     }
 }
 

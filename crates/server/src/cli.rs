@@ -52,6 +52,11 @@ pub enum Command {
         #[arg(long)]
         days: Option<u32>,
     },
+    /// Encryption keys (ENCRYPTION_KEY).
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -62,6 +67,15 @@ pub enum Command {
         #[command(subcommand)]
         action: KbCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Print a new random master key (base64, 32 bytes).
+    Generate,
+    /// Rewrap every data key under the first key of ENCRYPTION_KEY ("NEW,OLD"), while
+    /// the server keeps running; afterwards OLD can be dropped from the setting.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -214,6 +228,26 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let report =
                 serde_json::json!({ "dry_run": dry_run, "days": days, "rows": counts.tables, "total": counts.total() });
             writeln!(out, "{report}")?;
+            store.close().await;
+            Ok(())
+        }
+        Command::Keys { action: KeysCommand::Generate } => {
+            let key = tenmon_privacy::MasterKey::generate();
+            writeln!(out, "{}", key.to_base64().as_str())?;
+            Ok(())
+        }
+        Command::Keys { action: KeysCommand::Rotate } => {
+            let Some(key) = &config.privacy.encryption_key else {
+                return Err(anyhow::anyhow!("ENCRYPTION_KEY is not set").into());
+            };
+            let ring = tenmon_privacy::Keyring::parse(secrecy::ExposeSecret::expose_secret(key))
+                .map_err(|e| anyhow::anyhow!("ENCRYPTION_KEY: {e}"))?;
+            let current = ring.current_id().to_string();
+            let store = open_store(&config).await?;
+            store.migrate().await.map_err(anyhow::Error::from)?;
+            let sealed = tenmon_store::EncryptedStore::new(store.clone(), ring);
+            let n = sealed.rotate().await.map_err(anyhow::Error::from)?;
+            writeln!(out, "rewrapped {n} data key(s) under key {current}")?;
             store.close().await;
             Ok(())
         }

@@ -5,6 +5,7 @@
 //! [`Store::replay`] rebuilds the read models from the log.
 
 mod accounts;
+mod encrypted;
 mod error;
 mod events;
 mod kb;
@@ -15,6 +16,7 @@ mod sqlite_privacy;
 mod url;
 
 pub use accounts::{ApiKeyRow, RefreshRow, UserRow};
+pub use encrypted::EncryptedStore;
 pub use error::StoreError;
 pub use events::{ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, SessionRow, StoredEvent, Usage};
 pub use kb::{KbEntryRow, KnowledgeBaseRow, UnansweredRow};
@@ -230,6 +232,22 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn audit_page(&self, filter: &AuditFilter, limit: u32) -> Result<Vec<AuditRow>, StoreError>;
     /// Oldest first, from `after_seq` (for verification).
     async fn audit_range(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRow>, StoreError>;
+
+    /// The wrapped data key of a stream (encryption at rest).
+    async fn data_key(&self, stream_id: &str) -> Result<Option<String>, StoreError>;
+    /// Store a stream's wrapped key unless it has one; returns the one in force.
+    async fn put_data_key(
+        &self,
+        stream_id: &str,
+        owner_id: &str,
+        wrapped: &str,
+        now_ms: i64,
+    ) -> Result<String, StoreError>;
+    /// A conversation changed hands: its key goes with it.
+    async fn set_data_key_owner(&self, stream_id: &str, owner_id: &str) -> Result<(), StoreError>;
+    /// Every (stream id, wrapped key), for rotation.
+    async fn data_keys(&self) -> Result<Vec<(String, String)>, StoreError>;
+    async fn replace_data_key(&self, stream_id: &str, wrapped: &str) -> Result<(), StoreError>;
 
     async fn replay(&self) -> Result<ReplayStats, StoreError>;
 

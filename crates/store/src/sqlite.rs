@@ -1055,6 +1055,57 @@ impl Store for SqliteStore {
         SqliteStore::audit_range(self, after_seq, limit).await
     }
 
+    async fn data_key(&self, stream_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT wrapped FROM data_keys WHERE stream_id = ?")
+            .bind(stream_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn put_data_key(
+        &self,
+        stream_id: &str,
+        owner_id: &str,
+        wrapped: &str,
+        now_ms: i64,
+    ) -> Result<String, StoreError> {
+        sqlx::query(
+            "INSERT INTO data_keys (stream_id, owner_id, wrapped, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(stream_id)
+        .bind(owner_id)
+        .bind(wrapped)
+        .bind(now_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(sqlx::query_scalar("SELECT wrapped FROM data_keys WHERE stream_id = ?")
+            .bind(stream_id)
+            .fetch_one(&self.writer)
+            .await?)
+    }
+
+    async fn set_data_key_owner(&self, stream_id: &str, owner_id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE data_keys SET owner_id = ? WHERE stream_id = ?")
+            .bind(owner_id)
+            .bind(stream_id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn data_keys(&self) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query_as("SELECT stream_id, wrapped FROM data_keys ORDER BY stream_id").fetch_all(&self.pool).await?)
+    }
+
+    async fn replace_data_key(&self, stream_id: &str, wrapped: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE data_keys SET wrapped = ? WHERE stream_id = ?")
+            .bind(wrapped)
+            .bind(stream_id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
     async fn replay(&self) -> Result<ReplayStats, StoreError> {
         let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM messages").execute(&mut *tx).await?;

@@ -8,7 +8,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Column, Row, Sqlite, Transaction, TypeInfo, ValueRef};
 
 /// Columns never exported.
-const SECRET_COLUMNS: [&str; 3] = ["token_hash", "key_hash", "password_hash"];
+const SECRET_COLUMNS: [&str; 4] = ["token_hash", "key_hash", "password_hash", "wrapped"];
 
 fn marks(n: usize) -> String {
     vec!["?"; n].join(", ")
@@ -38,7 +38,9 @@ fn row_json(row: &SqliteRow) -> serde_json::Value {
 /// The statements that select (for export) or delete (for erasure) a subject's
 /// rows: table, and the condition over `?` placeholders repeated per subject list.
 /// `{ids}` is replaced by the placeholders of the subject ids.
-const OWNED: [(&str, &str); 10] = [
+const OWNED: [(&str, &str); 11] = [
+    // The keys first: even a row that survived would be unreadable (crypto-shredding).
+    ("data_keys", "owner_id IN ({ids})"),
     ("events", "stream_id IN (SELECT id FROM conversations WHERE owner_id IN ({ids}))"),
     ("messages", "conversation_id IN (SELECT id FROM conversations WHERE owner_id IN ({ids}))"),
     // Usage of the subjects' API keys, before the keys themselves go.
@@ -119,7 +121,8 @@ impl SqliteStore {
     pub(crate) async fn purge(&self, cutoff_ms: i64, now_ms: i64, dry_run: bool) -> Result<RowCounts, StoreError> {
         let cutoff_day = cutoff_ms.div_euclid(86_400_000);
         let old = "SELECT id FROM conversations WHERE updated_at < ?1";
-        let plan: [(&str, String, i64); 9] = [
+        let plan: [(&str, String, i64); 10] = [
+            ("data_keys", format!("stream_id IN ({old})"), cutoff_ms),
             ("events", format!("stream_id IN ({old})"), cutoff_ms),
             ("messages", format!("conversation_id IN ({old})"), cutoff_ms),
             ("line_chats", format!("conversation_id IN ({old})"), cutoff_ms),

@@ -245,6 +245,8 @@ pub struct PrivacyConfig {
     pub notice_version: String,
     /// Record security-relevant actions in the hash-chained audit log.
     pub audit: bool,
+    /// `ENCRYPTION_KEY`: base64 master keys, current first (validated at load).
+    pub encryption_key: Option<SecretString>,
 }
 
 /// All settings, parsed once.
@@ -373,7 +375,16 @@ impl Config {
             require_consent: src.bool("GDPR_COMPLIANCE", false)?,
             notice_version: src.string("PRIVACY_NOTICE_VERSION", "2026-11"),
             audit: src.bool("ENABLE_AUDIT_LOGS", true)?,
+            encryption_key: src.secret("ENCRYPTION_KEY"),
         };
+        if let Some(k) = &privacy.encryption_key {
+            tenmon_privacy::Keyring::parse(secrecy::ExposeSecret::expose_secret(k)).map_err(|_| {
+                ConfigError::new(
+                    "ENCRYPTION_KEY",
+                    "must be 32 bytes in base64 (e.g. `openssl rand -base64 32`), or NEW,OLD,… for rotation",
+                )
+            })?;
+        }
         if privacy.retention_interval.is_zero() {
             return Err(ConfigError::new("DATA_RETENTION_INTERVAL_SECONDS", "must be at least 1"));
         }

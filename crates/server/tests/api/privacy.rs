@@ -331,3 +331,87 @@ async fn audit_verify_catches_edits_removals_and_reordering() {
     assert!(tenmon_ark::audit::verify(app.state.store.as_ref(), None).await.is_ok());
     assert!(tenmon_ark::audit::verify(app.state.store.as_ref(), Some(&head)).await.is_err());
 }
+
+const KEY_A: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const KEY_B: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+
+async fn encrypted_app(model: &FakeOpenAi, keys: &str, dir: Option<&std::path::Path>) -> TestApp {
+    let keys = keys.to_string();
+    let db = dir.map(|d| format!("sqlite://{}/test.db", d.display()));
+    TestApp::spawn_with(move |c| {
+        use_fakes(c, &[model]);
+        c.privacy.encryption_key = Some(secrecy::SecretString::from(keys));
+        if let Some(db) = db {
+            c.database.url = tenmon_store::DatabaseUrl::parse(&db).unwrap();
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn with_an_encryption_key_the_database_file_holds_no_message_text() {
+    let model = FakeOpenAi::start_with(Behavior::reply("暗号化された回答のサンプルテキストです")).await;
+    let app = encrypted_app(&model, KEY_A, None).await;
+    let token = app.session().await;
+    let question = "暗号化の確認用の質問アメンボ";
+    let answer = chat(&app, &token, question, "default").await;
+    let conv = answer["conversation_id"].as_str().unwrap().to_string();
+    // An unanswered question (knowledge-only assistant) is sealed too.
+    chat(&app, &token, "全く無関係な質問オオサンショウウオ", "mnp-support").await;
+    let bytes = database_bytes(&app);
+    for needle in [question, "アメンボ", "暗号化された回答", "オオサンショウウオ"] {
+        assert!(!contains(&bytes, needle), "{needle:?} is in the database file in the clear");
+    }
+    // Everything reads back in the clear through the API.
+    let msgs: Value = app.get_auth(&format!("/api/conversations/{conv}/messages"), &token).await.json().await.unwrap();
+    let text = msgs.to_string();
+    assert!(text.contains(question) && text.contains("暗号化された回答のサンプルテキストです"), "{text}");
+    let list: Value = app.get_auth("/api/conversations", &token).await.json().await.unwrap();
+    assert!(list.to_string().contains("暗号化の確認用の質問"), "titles read back: {list}");
+    let admin_view = app.state.store.unanswered(10).await.unwrap();
+    assert!(admin_view.iter().any(|u| u.sample.contains("オオサンショウウオ")));
+    // Resuming the stream replays the log, opened.
+    let mid = answer["message_id"].as_str().unwrap();
+    let replay = app.client.get(app.url(&format!("/api/chat/stream/{mid}"))).bearer_auth(&token).send().await.unwrap();
+    assert!(replay.text().await.unwrap().contains("サンプルテキスト"));
+    // The export is readable too.
+    let export: Value = app.get_auth("/api/me/export", &token).await.json().await.unwrap();
+    assert!(export.to_string().contains("アメンボ"));
+    assert!(!export.to_string().contains("enc:v1:"), "{export}");
+}
+
+#[tokio::test]
+async fn key_rotation_keeps_every_message_readable() {
+    let model = FakeOpenAi::start_with(Behavior::reply("回転前の回答")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = encrypted_app(&model, KEY_A, Some(dir.path())).await;
+    let token = app.session().await;
+    let first = chat(&app, &token, "回転前の質問", "default").await;
+    let conv = first["conversation_id"].as_str().unwrap().to_string();
+    let owner = app.state.store.export_subjects(&[]).await.unwrap();
+    assert!(owner.tables.is_empty());
+    app.stop().await;
+
+    // New key first, old one still listed: old data reads, new data is written.
+    let app = encrypted_app(&model, &format!("{KEY_B},{KEY_A}"), Some(dir.path())).await;
+    let second = app.post_json("/api/chat", &token, json!({"message": "回転中の質問", "conversation_id": conv})).await;
+    assert_eq!(second.status(), 200);
+    let ring = tenmon_privacy::Keyring::parse(&format!("{KEY_B},{KEY_A}")).unwrap();
+    let raw = tenmon_store::open(&app.state.config.database.url, &app.state.config.database.pool).await.unwrap();
+    let rotated = tenmon_store::EncryptedStore::new(raw.clone(), ring).rotate().await.unwrap();
+    assert!(rotated >= 1, "keys were rewrapped");
+    raw.close().await;
+    app.stop().await;
+
+    // Old key gone: everything still reads.
+    let app = encrypted_app(&model, KEY_B, Some(dir.path())).await;
+    let msgs: Value = app.get_auth(&format!("/api/conversations/{conv}/messages"), &token).await.json().await.unwrap();
+    let text = msgs.to_string();
+    assert!(text.contains("回転前の質問") && text.contains("回転中の質問") && text.contains("回転前の回答"), "{text}");
+    app.stop().await;
+
+    // The old key alone can no longer open anything: the data keys moved on.
+    let app = encrypted_app(&model, KEY_A, Some(dir.path())).await;
+    let res = app.get_auth(&format!("/api/conversations/{conv}/messages"), &token).await;
+    assert_eq!(res.status(), 500);
+}
