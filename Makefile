@@ -57,6 +57,7 @@ bench:
 	bash bench/foundation.sh $(RELEASE_BIN)
 	python3 bench/chat.py $(RELEASE_BIN) $(CARGO_TARGET_DIR)/release/fake-openai
 	cargo bench --locked -p tenmon-kb --bench search
+	python3 bench/privacy.py $(RELEASE_BIN) $(CARGO_TARGET_DIR)/release/fake-openai
 
 ## Search quality of the knowledge base on the labelled set: hit@1, hit@3, MRR.
 eval:
