@@ -18,7 +18,7 @@ pub use error::ChatError;
 pub use history::{build_prompt, estimate_tokens};
 pub use metrics::TurnMetrics;
 pub use outcome::{Ending, TurnOutcome};
-pub use service::{ChatService, ChatSettings, TurnInput, TurnStarted};
+pub use service::{whole_placeholders, ChatService, ChatSettings, TurnInput, TurnStarted};
 
 use tenmon_store::EventPayload;
 

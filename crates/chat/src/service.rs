@@ -710,7 +710,7 @@ impl ChatService {
 
 /// The length of `buf` that ends outside a placeholder: an unclosed `[` near the
 /// end (a placeholder is at most ~16 characters) is held back.
-fn whole_placeholders(buf: &str) -> usize {
+pub fn whole_placeholders(buf: &str) -> usize {
     match buf.rfind('[') {
         Some(i) if !buf[i..].contains(']') && buf[i..].chars().count() <= 16 => i,
         _ => buf.len(),

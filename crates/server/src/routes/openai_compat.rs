@@ -20,7 +20,9 @@ use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::convert::Infallible;
+use std::sync::Arc;
 use tenmon_llm::{ChatRequest, LlmError, Message, Role, StreamEvent, TokenUsage};
+use tenmon_privacy::{Masker, Vault};
 use utoipa::ToSchema;
 
 /// Message content: a string, or an array of parts of which the text parts are used.
@@ -200,7 +202,15 @@ pub async fn chat_completions(
         }
     }
     let mut messages = vec![Message::new(Role::System, assistant.system_prompt.clone())];
-    messages.extend(convert(req.messages)?);
+    let mut vault = Vault::default();
+    for mut m in convert(req.messages)? {
+        // Personal data never reaches the model here either; answers are restored.
+        if state.config.privacy.mask {
+            m.content = Masker::shared().mask(&m.content, &mut vault);
+        }
+        messages.push(m);
+    }
+    let vault = Arc::new(vault);
     let request = ChatRequest {
         model: assistant.model.clone(),
         messages,
@@ -223,6 +233,7 @@ pub async fn chat_completions(
                         completion_tokens: tenmon_chat::estimate_tokens(&text),
                     });
                     record_usage(&state, &subjects, usage);
+                    let text = vault.restore(&text);
                     return Ok(Json(json!({
                         "id": id, "object": "chat.completion", "created": created, "model": model,
                         "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": null}, "logprobs": null, "finish_reason": finish_reason}],
@@ -255,18 +266,31 @@ pub async fn chat_completions(
     let stream_state = state.clone();
     let body = started
         .stream
-        .scan((String::new(), false), move |(text, ended), ev| {
+        .scan((String::new(), String::new(), false), move |(text, held, ended), ev| {
             if *ended {
                 return futures::future::ready(None);
             }
             let out: Vec<Event> = match ev {
                 Ok(StreamEvent::Delta(t)) => {
                     text.push_str(&t);
-                    vec![chunk(json!({"content": t}), None)]
+                    // A placeholder cut across chunks is held until whole, then restored.
+                    held.push_str(&t);
+                    let cut = tenmon_chat::whole_placeholders(held);
+                    let rest = held.split_off(cut);
+                    let ready = vault.restore(&std::mem::replace(held, rest));
+                    if ready.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![chunk(json!({"content": ready}), None)]
+                    }
                 }
                 Ok(StreamEvent::Finish { finish_reason, usage }) => {
                     *ended = true;
-                    let mut out = vec![chunk(json!({}), Some(&finish_reason))];
+                    let mut out = Vec::new();
+                    if !held.is_empty() {
+                        out.push(chunk(json!({"content": vault.restore(&std::mem::take(held))}), None));
+                    }
+                    out.push(chunk(json!({}), Some(&finish_reason)));
                     let u = usage.unwrap_or(TokenUsage { prompt_tokens: prompt_estimate, completion_tokens: tenmon_chat::estimate_tokens(text) });
                     record_usage(&stream_state, &subjects, u);
                     if include_usage {

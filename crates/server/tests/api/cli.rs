@@ -218,3 +218,25 @@ async fn notifies_systemd_ready_watchdog_and_stopping() {
     let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.unwrap().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn audit_verify_and_keys_generate_via_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run(dir.path(), &[], &["audit", "verify"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("audit log OK: 0 record(s)"), "{stdout}");
+    let (code, stdout, _) = run(dir.path(), &[], &["keys", "generate"]);
+    assert_eq!(code, 0);
+    let key = stdout.trim().to_string();
+    assert_eq!(key.len(), 44, "{key}");
+    // The generated key is a valid ENCRYPTION_KEY; rotation with it runs.
+    let (code, stdout, stderr) = run(dir.path(), &[("ENCRYPTION_KEY", key.as_str())], &["keys", "rotate"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("rewrapped 0 data key(s)"), "{stdout}");
+    let (code, _, stderr) = run(dir.path(), &[("ENCRYPTION_KEY", "not-a-key")], &["keys", "rotate"]);
+    assert_eq!(code, 2, "a bad key is a configuration error");
+    assert!(stderr.contains("ENCRYPTION_KEY"), "{stderr}");
+    let (code, stdout, stderr) = run(dir.path(), &[], &["purge", "--dry-run", "--days", "30"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("\"dry_run\":true"), "{stdout}");
+}

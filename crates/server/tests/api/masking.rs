@@ -115,3 +115,33 @@ async fn originals_are_stored_when_the_setting_says_so_and_masking_can_be_off() 
     app.post_json("/api/chat", &token, json!({"message": "電話は090-1234-5678です"})).await;
     assert!(model.requests()[0].to_string().contains("090-1234-5678"), "MASK_PERSONAL_DATA=false sends it as is");
 }
+
+#[tokio::test]
+async fn the_openai_compatible_api_masks_too() {
+    let model = FakeOpenAi::start_with(Behavior::Echo { prefix: "echo: ".into() }).await;
+    let key = "masking-v1-key-0123456789";
+    let app = TestApp::spawn_with(|c| {
+        use_fakes(c, &[&model]);
+        c.chat.api_key_hashes = vec![tenmon_ark::auth::hash_token(key)];
+    })
+    .await;
+    let text = "私の電話は 090-1234-5678、メールは hanako@example.jp です";
+    let body = json!({"model": "default", "messages": [{"role": "user", "content": text}]});
+    let res: Value = app.post_json("/v1/chat/completions", key, body.clone()).await.json().await.unwrap();
+    assert_eq!(res["choices"][0]["message"]["content"], format!("echo: {text}"));
+    let mut streamed = body;
+    streamed["stream"] = json!(true);
+    let raw = app.post_json("/v1/chat/completions", key, streamed).await.text().await.unwrap();
+    let joined: String = raw
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter(|d| *d != "[DONE]")
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|v| v["choices"][0]["delta"]["content"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(joined, format!("echo: {text}"));
+    for req in model.requests() {
+        let sent = req.to_string();
+        assert!(!sent.contains("090-1234-5678") && !sent.contains("hanako@example.jp"), "{sent}");
+    }
+}
