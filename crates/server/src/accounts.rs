@@ -213,6 +213,33 @@ impl Accounts {
         }
     }
 
+    /// An account that signs in only through an identity provider (no password).
+    pub async fn create_external(&self, email: &str, display_name: &str) -> Result<UserRow, AccountError> {
+        let email = validate_email(email)?;
+        let now = now_ms();
+        let name: String = display_name.trim().chars().filter(|c| !c.is_control()).take(100).collect();
+        let user = UserRow {
+            id: new_id(),
+            display_name: if name.is_empty() { email.split('@').next().unwrap_or("").to_string() } else { name },
+            email,
+            role: "user".into(),
+            locale: "ja".into(),
+            password_hash: None,
+            created_at_ms: now,
+            updated_at_ms: now,
+        };
+        match self.store.create_user(&user).await {
+            Ok(()) => Ok(user),
+            Err(StoreError::Duplicate(_)) => Err(AccountError::EmailTaken),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Log a user in whose identity was proven elsewhere (OpenID Connect).
+    pub async fn login_verified(&self, user: &UserRow) -> Result<Tokens, AccountError> {
+        self.start_login(user).await
+    }
+
     async fn start_login(&self, user: &UserRow) -> Result<Tokens, AccountError> {
         let family_id = new_id();
         let cookie_token = new_token();

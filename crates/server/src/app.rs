@@ -46,6 +46,8 @@ pub struct App {
     pub chat: ChatService,
     /// The LINE channel, when configured.
     pub line: Option<crate::line::LineChannel>,
+    /// "Sign in with …", when configured.
+    pub oidc: Option<crate::oidc::Oidc>,
     /// Knowledge bases and their search.
     pub kb: tenmon_kb::KnowledgeBase,
     /// Accounts, logins and tokens.
@@ -118,7 +120,9 @@ impl AppState {
             .line
             .clone()
             .map(|c| crate::line::LineChannel::new(c, store.clone(), chat.clone(), kb.clone(), tasks.clone()));
+        let oidc = config.auth.oidc.clone().map(crate::oidc::Oidc::new);
         AppState(Arc::new(App {
+            oidc,
             line,
             config,
             store,

@@ -75,10 +75,21 @@ pub enum CredentialSource {
 /// The readable cookie holding the CSRF token for the web UI.
 pub const CSRF_COOKIE: &str = "tenmon_csrf";
 
-/// The CSRF token of a session: derived from the session token, which the page
-/// cannot read (HttpOnly), so a forged request cannot know it.
-pub fn csrf_token(session_token: &str) -> String {
-    hash_token(&format!("csrf:{session_token}"))[..32].to_string()
+/// The CSRF token of a session: an HMAC (keyed by `SESSION_SECRET`) of the session
+/// token, which the page cannot read (HttpOnly), so a forged request cannot know it.
+pub fn csrf_token(secret: &str, session_token: &str) -> String {
+    use hmac::Mac;
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()) else {
+        return hash_token(&format!("csrf:{session_token}"))[..32].to_string();
+    };
+    mac.update(b"csrf:");
+    mac.update(session_token.as_bytes());
+    mac.finalize().into_bytes().iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// `csrf_token` with this server's key.
+pub fn csrf_for(state: &AppState, session_token: &str) -> String {
+    csrf_token(secrecy::ExposeSecret::expose_secret(&state.config.auth.session_secret), session_token)
 }
 
 /// The one place credentials are read from a request. Exactly one is examined, by a
@@ -111,13 +122,13 @@ pub fn presented_token(headers: &HeaderMap) -> Result<Option<String>, ApiError> 
 }
 
 /// Unsafe methods authenticated by the cookie must carry `X-CSRF-Token`.
-fn check_csrf(parts: &Parts, token: &str, source: CredentialSource) -> Result<(), ApiError> {
+fn check_csrf(state: &AppState, parts: &Parts, token: &str, source: CredentialSource) -> Result<(), ApiError> {
     let safe = matches!(parts.method, axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
     if safe || source != CredentialSource::Cookie {
         return Ok(());
     }
     let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let expected = csrf_token(token);
+    let expected = csrf_for(state, token);
     if bool::from(subtle::ConstantTimeEq::ct_eq(sent.as_bytes(), expected.as_bytes())) {
         Ok(())
     } else {
@@ -135,7 +146,7 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(caller.clone());
         }
         let (token, source) = presented_credential(&parts.headers)?.ok_or(ApiError::Unauthorized)?;
-        check_csrf(parts, &token, source)?;
+        check_csrf(state, parts, &token, source)?;
         let hash = match parts.extensions.get::<CredentialHash>() {
             Some(h) => h.0.clone(),
             None => hash_token(&token),
@@ -251,9 +262,11 @@ mod tests {
     #[test]
     fn csrf_tokens_are_bound_to_the_session() {
         let (a, b) = (new_token(), new_token());
-        assert_eq!(csrf_token(&a), csrf_token(&a));
-        assert_ne!(csrf_token(&a), csrf_token(&b));
-        assert!(!csrf_token(&a).contains(&a[4..12]));
+        let key = "a-session-secret-of-at-least-32-chars";
+        assert_eq!(csrf_token(key, &a), csrf_token(key, &a));
+        assert_ne!(csrf_token(key, &a), csrf_token(key, &b));
+        assert_ne!(csrf_token(key, &a), csrf_token("another-secret-of-at-least-32-chars!!", &a));
+        assert!(!csrf_token(key, &a).contains(&a[4..12]));
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod line;
 pub mod metrics;
 pub mod middleware;
+pub mod oidc;
 pub mod privacy;
 pub mod quota;
 pub mod ratelimit;

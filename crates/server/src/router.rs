@@ -6,8 +6,8 @@ use crate::app::{AppState, BodyLimit};
 use crate::config::CorsOrigins;
 use crate::middleware::{json_errors, observe, rate_limit, request_id, security};
 use crate::routes::{
-    admin, api_keys, audit, auth, chat, concierge, conversations, fallback, health, kb, line, metrics, openai_compat,
-    openapi, privacy, session, web,
+    admin, api_keys, audit, auth, chat, concierge, conversations, fallback, health, kb, line, metrics, oidc,
+    openai_compat, openapi, privacy, session, web,
 };
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, Method, StatusCode};
@@ -78,6 +78,9 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me, privacy::erase_me))
+        .routes(routes!(oidc::providers))
+        .routes(routes!(oidc::login))
+        .routes(routes!(oidc::callback))
         .routes(routes!(auth::change_password))
         .routes(routes!(api_keys::create_key, api_keys::list_keys))
         .routes(routes!(api_keys::revoke_key))

@@ -472,6 +472,12 @@ impl Store for EncryptedStore {
     async fn audit_range(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRow>, StoreError> {
         self.inner.audit_range(after_seq, limit).await
     }
+    async fn identity_user(&self, issuer: &str, subject: &str) -> Result<Option<String>, StoreError> {
+        self.inner.identity_user(issuer, subject).await
+    }
+    async fn link_identity(&self, issuer: &str, subject: &str, user_id: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.inner.link_identity(issuer, subject, user_id, now_ms).await
+    }
     async fn data_key(&self, stream_id: &str) -> Result<Option<String>, StoreError> {
         self.inner.data_key(stream_id).await
     }

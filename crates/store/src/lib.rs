@@ -233,6 +233,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Oldest first, from `after_seq` (for verification).
     async fn audit_range(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRow>, StoreError>;
 
+    /// The user linked to an OpenID Connect identity.
+    async fn identity_user(&self, issuer: &str, subject: &str) -> Result<Option<String>, StoreError>;
+    /// Link an identity to a user (a second link of the same identity is a no-op).
+    async fn link_identity(&self, issuer: &str, subject: &str, user_id: &str, now_ms: i64) -> Result<(), StoreError>;
+
     /// The wrapped data key of a stream (encryption at rest).
     async fn data_key(&self, stream_id: &str) -> Result<Option<String>, StoreError>;
     /// Store a stream's wrapped key unless it has one; returns the one in force.

@@ -1055,6 +1055,27 @@ impl Store for SqliteStore {
         SqliteStore::audit_range(self, after_seq, limit).await
     }
 
+    async fn identity_user(&self, issuer: &str, subject: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT user_id FROM user_identities WHERE issuer = ? AND subject = ?")
+            .bind(issuer)
+            .bind(subject)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn link_identity(&self, issuer: &str, subject: &str, user_id: &str, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO user_identities (issuer, subject, user_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(issuer)
+        .bind(subject)
+        .bind(user_id)
+        .bind(now_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
     async fn data_key(&self, stream_id: &str) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar("SELECT wrapped FROM data_keys WHERE stream_id = ?")
             .bind(stream_id)

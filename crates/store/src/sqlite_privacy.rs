@@ -38,7 +38,8 @@ fn row_json(row: &SqliteRow) -> serde_json::Value {
 /// The statements that select (for export) or delete (for erasure) a subject's
 /// rows: table, and the condition over `?` placeholders repeated per subject list.
 /// `{ids}` is replaced by the placeholders of the subject ids.
-const OWNED: [(&str, &str); 11] = [
+const OWNED: [(&str, &str); 12] = [
+    ("user_identities", "user_id IN ({ids})"),
     // The keys first: even a row that survived would be unreadable (crypto-shredding).
     ("data_keys", "owner_id IN ({ids})"),
     ("events", "stream_id IN (SELECT id FROM conversations WHERE owner_id IN ({ids}))"),

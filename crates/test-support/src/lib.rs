@@ -7,3 +7,6 @@ pub use openai::{Behavior, FakeOpenAi};
 pub mod line;
 
 pub use line::{FakeLine, LineCall};
+pub mod oidc;
+
+pub use oidc::{FakeOidc, OidcFault, OidcUser};

@@ -196,6 +196,25 @@ pub struct AuthConfig {
     pub signup: crate::accounts::SignupMode,
     /// The first admin, created on first start when there are no users.
     pub admin: Option<(String, SecretString)>,
+    /// Keys the CSRF tokens and the OIDC login cookie (`SESSION_SECRET`; derived from
+    /// the JWT key when unset).
+    pub session_secret: SecretString,
+    /// "Sign in with …" (OpenID Connect), when configured.
+    pub oidc: Option<OidcConfig>,
+}
+
+/// An OpenID Connect provider.
+#[derive(Debug, Clone)]
+pub struct OidcConfig {
+    /// `OAUTH_ISSUER_URL`: discovery is at `{issuer}/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// `OAUTH_REDIRECT_URL`: this server's `…/api/auth/oidc/callback` as registered.
+    pub redirect_url: String,
+    /// Shown on the button: "Sign in with {name}".
+    pub name: String,
+    pub scopes: String,
 }
 
 /// Rate limits.
@@ -580,7 +599,50 @@ fn auth(src: &Source, env: AppEnv) -> Result<AuthConfig, ConfigError> {
             "must be at least 1",
         ));
     }
+    let session_secret = match src.secret("SESSION_SECRET") {
+        Some(s) if secrecy::ExposeSecret::expose_secret(&s).len() < 32 => {
+            return Err(ConfigError::new("SESSION_SECRET", "must be at least 32 characters"))
+        }
+        Some(s) => s,
+        None => {
+            use sha2::Digest;
+            let derived = sha2::Sha256::digest(
+                format!("tenmon-ark/session/{}", secrecy::ExposeSecret::expose_secret(&jwt_secret)).as_bytes(),
+            );
+            SecretString::from(derived.iter().map(|b| format!("{b:02x}")).collect::<String>())
+        }
+    };
+    let oidc = match (src.opt_string("OAUTH_CLIENT_ID"), src.opt_string("OAUTH_ISSUER_URL")) {
+        (None, None) => None,
+        (Some(_), None) => return Err(ConfigError::new("OAUTH_ISSUER_URL", "must be set when OAUTH_CLIENT_ID is set")),
+        (None, Some(_)) => return Err(ConfigError::new("OAUTH_CLIENT_ID", "must be set when OAUTH_ISSUER_URL is set")),
+        (Some(client_id), Some(issuer)) => {
+            let issuer = issuer.trim_end_matches('/').to_string();
+            if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
+                return Err(ConfigError::invalid("OAUTH_ISSUER_URL", &issuer, "an http(s) URL"));
+            }
+            let Some(client_secret) = src.secret("OAUTH_CLIENT_SECRET") else {
+                return Err(ConfigError::new("OAUTH_CLIENT_SECRET", "must be set when OAUTH_CLIENT_ID is set"));
+            };
+            let Some(redirect_url) = src.opt_string("OAUTH_REDIRECT_URL") else {
+                return Err(ConfigError::new(
+                    "OAUTH_REDIRECT_URL",
+                    "must be set with OAUTH_CLIENT_ID: https://YOUR-HOST/api/auth/oidc/callback as registered at the provider",
+                ));
+            };
+            Some(OidcConfig {
+                issuer,
+                client_id,
+                client_secret,
+                redirect_url,
+                name: src.string("OAUTH_PROVIDER_NAME", "SSO"),
+                scopes: src.string("OAUTH_SCOPES", "openid email profile"),
+            })
+        }
+    };
     Ok(AuthConfig {
+        session_secret,
+        oidc,
         jwt_secret,
         jwt_secret_generated: generated,
         access_ttl: Duration::from_secs(access),

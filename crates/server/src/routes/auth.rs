@@ -97,7 +97,7 @@ pub struct Me {
 }
 
 /// A guest credential on the request, if any (it is fine to have none).
-pub struct MaybeGuest(Option<Caller>);
+pub struct MaybeGuest(pub Option<Caller>);
 
 impl FromRequestParts<AppState> for MaybeGuest {
     type Rejection = ApiError;
@@ -110,13 +110,30 @@ impl FromRequestParts<AppState> for MaybeGuest {
     }
 }
 
-fn with_tokens(state: &AppState, status: StatusCode, tokens: &Tokens) -> Result<Response, ApiError> {
+/// Set the session cookie and its CSRF companion on `res`.
+pub fn set_session_cookies(state: &AppState, res: &mut Response, tokens: &Tokens) -> Result<(), ApiError> {
+    if tokens.cookie_token.is_empty() {
+        return Ok(());
+    }
     let secure = if state.config.chat.cookie_secure { "; Secure" } else { "" };
     let cookie = format!(
         "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
         tokens.cookie_token,
         state.config.auth.refresh_ttl.as_secs()
     );
+    res.headers_mut()
+        .append(SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))?);
+    let csrf = format!(
+        "{}={}; Path=/; SameSite=Lax; Max-Age={}{secure}",
+        crate::auth::CSRF_COOKIE,
+        crate::auth::csrf_for(state, &tokens.cookie_token),
+        state.config.auth.refresh_ttl.as_secs()
+    );
+    res.headers_mut().append(SET_COOKIE, HeaderValue::from_str(&csrf).map_err(|e| ApiError::Internal(e.to_string()))?);
+    Ok(())
+}
+
+fn with_tokens(state: &AppState, status: StatusCode, tokens: &Tokens) -> Result<Response, ApiError> {
     let body = TokenResponse {
         access_token: tokens.access_token.clone(),
         refresh_token: tokens.refresh_token.clone(),
@@ -124,23 +141,12 @@ fn with_tokens(state: &AppState, status: StatusCode, tokens: &Tokens) -> Result<
         expires_in: tokens.expires_in,
     };
     let mut res = (status, Json(body)).into_response();
-    if !tokens.cookie_token.is_empty() {
-        res.headers_mut()
-            .insert(SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))?);
-        let csrf = format!(
-            "{}={}; Path=/; SameSite=Lax; Max-Age={}{secure}",
-            crate::auth::CSRF_COOKIE,
-            crate::auth::csrf_token(&tokens.cookie_token),
-            state.config.auth.refresh_ttl.as_secs()
-        );
-        res.headers_mut()
-            .append(SET_COOKIE, HeaderValue::from_str(&csrf).map_err(|e| ApiError::Internal(e.to_string()))?);
-    }
+    set_session_cookies(state, &mut res, tokens)?;
     res.headers_mut().insert("cache-control", HeaderValue::from_static("no-store"));
     Ok(res)
 }
 
-async fn adopt(state: &AppState, guest: Option<Caller>, user_id: &str) {
+pub async fn adopt(state: &AppState, guest: Option<Caller>, user_id: &str) {
     if let Some(g) = guest {
         match state.accounts.adopt_guest(&g.subject_id, user_id).await {
             Ok(n) if n > 0 => tracing::info!(conversations = n, "a guest's conversations moved to their account"),

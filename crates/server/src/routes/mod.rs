@@ -12,6 +12,7 @@ pub mod health;
 pub mod kb;
 pub mod line;
 pub mod metrics;
+pub mod oidc;
 pub mod openai_compat;
 pub mod openapi;
 pub mod privacy;

@@ -61,7 +61,7 @@ pub async fn create_session(State(state): State<AppState>) -> Result<Response, A
     state.store.create_session(&session).await?;
     let secure = if state.config.chat.cookie_secure { "; Secure" } else { "" };
     let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", ttl.as_secs());
-    let csrf = crate::auth::csrf_token(&token);
+    let csrf = crate::auth::csrf_for(&state, &token);
     let csrf_cookie =
         format!("{}={csrf}; Path=/; SameSite=Lax; Max-Age={}{secure}", crate::auth::CSRF_COOKIE, ttl.as_secs());
     let body = SessionCreated {

@@ -16,7 +16,9 @@ mod kb;
 mod line;
 mod masking;
 mod metrics;
+mod oidc;
 mod openai_compat;
 mod openapi;
 mod privacy;
 mod shutdown;
+
