@@ -21,4 +21,3 @@ mod openai_compat;
 mod openapi;
 mod privacy;
 mod shutdown;
-
