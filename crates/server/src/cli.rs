@@ -52,6 +52,24 @@ pub enum Command {
         #[arg(long)]
         days: Option<u32>,
     },
+    /// User accounts.
+    Users {
+        #[command(subcommand)]
+        action: UsersCommand,
+    },
+    /// Check the configuration, the database and (with --live) a running server;
+    /// exit 0 when all is well. The container health check runs `doctor --live`.
+    Doctor {
+        /// Only ask the running server's /health/live (fast; for health checks).
+        #[arg(long)]
+        live: bool,
+    },
+    /// Write a consistent copy of the SQLite database while the server runs
+    /// (`VACUUM INTO`); for PostgreSQL use pg_dump, for MySQL mysqldump.
+    Backup {
+        /// The file to create (must not exist).
+        out: PathBuf,
+    },
     /// Encryption keys (ENCRYPTION_KEY).
     Keys {
         #[command(subcommand)]
@@ -66,6 +84,20 @@ pub enum Command {
     Kb {
         #[command(subcommand)]
         action: KbCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create an account; the password is read from the first line of standard input.
+    Create {
+        email: String,
+        /// Make the account an admin.
+        #[arg(long)]
+        admin: bool,
+        /// admin, operator or user (default user; --admin wins).
+        #[arg(long, default_value = "user")]
+        role: String,
     },
 }
 
@@ -231,6 +263,46 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             store.close().await;
             Ok(())
         }
+        Command::Users { action: UsersCommand::Create { email, admin, role } } => {
+            let role = if admin { "admin".to_string() } else { role };
+            if !["admin", "operator", "user"].contains(&role.as_str()) {
+                return Err(anyhow::anyhow!("--role must be admin, operator or user").into());
+            }
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let store = open_store(&config).await?;
+            store.migrate().await.map_err(anyhow::Error::from)?;
+            let state = AppState::build(config, store.clone()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let user = state
+                .accounts
+                .signup(&email, password, "", &role)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot create the account: {e}"))?;
+            crate::audit::record(
+                &state,
+                None,
+                "user.created",
+                Some(&user.id),
+                serde_json::json!({"role": role, "by": "cli"}),
+            )
+            .await;
+            writeln!(out, "created {role} {} ({})", user.email, user.id)?;
+            store.close().await;
+            Ok(())
+        }
+        Command::Doctor { live } => doctor(&config, live, &mut out).await,
+        Command::Backup { out: path } => {
+            if path.exists() {
+                return Err(anyhow::anyhow!("{} exists; choose a new file", path.display()).into());
+            }
+            let store = open_store(&config).await?;
+            store.backup(&path.to_string_lossy()).await.map_err(|e| anyhow::anyhow!("backup failed: {e}"))?;
+            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            writeln!(out, "backed up {} to {} ({size} bytes)", config.database.url, path.display())?;
+            store.close().await;
+            Ok(())
+        }
         Command::Keys { action: KeysCommand::Generate } => {
             let key = tenmon_privacy::MasterKey::generate();
             writeln!(out, "{}", key.to_base64().as_str())?;
@@ -318,6 +390,86 @@ async fn kb_command(config: Config, action: KbCommand, out: &mut impl Write) -> 
         }
     }
     store.close().await;
+    Ok(())
+}
+
+/// Checks, one line each: OK or the problem. Exit 1 on any problem.
+async fn doctor(config: &Config, live: bool, out: &mut impl Write) -> Result<(), Failure> {
+    // A wildcard listener is reached on loopback; a specific address as it is.
+    let host = match config.server.host {
+        h if h.is_unspecified() || h.is_loopback() => "127.0.0.1".to_string(),
+        std::net::IpAddr::V6(h) => format!("[{h}]"),
+        h => h.to_string(),
+    };
+    let url = format!("http://{host}:{}/health/live", config.server.port);
+    let probe = async {
+        let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(3)).build()?;
+        let res = client.get(&url).send().await?;
+        Ok::<_, reqwest::Error>(res.status())
+    };
+    let server = match probe.await {
+        Ok(s) if s.is_success() => Ok(format!("server answers on port {}", config.server.port)),
+        Ok(s) => Err(format!("server on port {} answered {s}", config.server.port)),
+        Err(e) => Err(format!("no server on port {}: {}", config.server.port, e.without_url())),
+    };
+    if live {
+        return match server {
+            Ok(m) => {
+                writeln!(out, "ok: {m}")?;
+                Ok(())
+            }
+            Err(m) => Err(anyhow::anyhow!("{m}").into()),
+        };
+    }
+    let mut problems = 0;
+    let mut line = |ok: bool, msg: String, out: &mut dyn Write| -> std::io::Result<()> {
+        if !ok {
+            problems += 1;
+        }
+        writeln!(out, "{} {msg}", if ok { "ok:     " } else { "PROBLEM:" })
+    };
+    line(true, "configuration parses".into(), out)?;
+    match open_store(config).await {
+        Ok(store) => {
+            let ping = store.ping().await;
+            line(
+                ping.is_ok(),
+                format!(
+                    "database {} {}",
+                    config.database.url,
+                    if ping.is_ok() { "answers".to_string() } else { format!("fails: {:?}", ping.err()) }
+                ),
+                out,
+            )?;
+            match store.migrate().await {
+                Ok(n) => line(true, format!("migrations up to date ({n} applied now)"), out)?,
+                Err(e) => line(false, format!("migrations: {e}"), out)?,
+            }
+            store.close().await;
+        }
+        Err(_) => line(false, format!("database {} cannot be opened", config.database.url), out)?,
+    }
+    let dir = config.data_dir();
+    match crate::system::disk_space(&dir).ok().map(|(free, _)| free) {
+        Some(b) => line(
+            b >= config.health.disk_min_free_bytes,
+            format!("{} MiB free in {}", b / 1024 / 1024, dir.display()),
+            out,
+        )?,
+        None => line(false, format!("cannot read free space of {}", dir.display()), out)?,
+    }
+    if config.llm.upstreams.is_empty() {
+        writeln!(out, "note:    no model configured (OPENAI_API_KEY): answers come from the knowledge base only")?;
+    } else {
+        line(true, format!("{} model upstream(s) configured", config.llm.upstreams.len()), out)?;
+    }
+    match server {
+        Ok(m) => line(true, m, out)?,
+        Err(m) => writeln!(out, "note:    {m}")?,
+    }
+    if problems > 0 {
+        return Err(anyhow::anyhow!("{problems} problem(s) found").into());
+    }
     Ok(())
 }
 

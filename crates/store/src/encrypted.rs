@@ -472,6 +472,10 @@ impl Store for EncryptedStore {
     async fn audit_range(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRow>, StoreError> {
         self.inner.audit_range(after_seq, limit).await
     }
+    async fn backup(&self, path: &str) -> Result<(), StoreError> {
+        // The copy stays encrypted: it needs the same ENCRYPTION_KEY to read.
+        self.inner.backup(path).await
+    }
     async fn identity_user(&self, issuer: &str, subject: &str) -> Result<Option<String>, StoreError> {
         self.inner.identity_user(issuer, subject).await
     }

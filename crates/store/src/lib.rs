@@ -233,6 +233,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Oldest first, from `after_seq` (for verification).
     async fn audit_range(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRow>, StoreError>;
 
+    /// Write a consistent copy of the database to `path` while it is in use
+    /// (SQLite: `VACUUM INTO`). Server databases have their own tools.
+    async fn backup(&self, path: &str) -> Result<(), StoreError>;
+
     /// The user linked to an OpenID Connect identity.
     async fn identity_user(&self, issuer: &str, subject: &str) -> Result<Option<String>, StoreError>;
     /// Link an identity to a user (a second link of the same identity is a no-op).

@@ -1055,6 +1055,12 @@ impl Store for SqliteStore {
         SqliteStore::audit_range(self, after_seq, limit).await
     }
 
+    async fn backup(&self, path: &str) -> Result<(), StoreError> {
+        // On the writer: no write can interleave, and the copy is one snapshot.
+        sqlx::query("VACUUM INTO ?").bind(path).execute(&self.writer).await?;
+        Ok(())
+    }
+
     async fn identity_user(&self, issuer: &str, subject: &str) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar("SELECT user_id FROM user_identities WHERE issuer = ? AND subject = ?")
             .bind(issuer)

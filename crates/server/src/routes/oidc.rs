@@ -118,6 +118,7 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     responses(
         (status = 302, description = "Logged in (the session cookie is set) and back to the app, or to /login?error=…"),
         (status = 404, description = "No provider configured", body = crate::error::ErrorBody),
+        (status = 422, description = "Bad parameter", body = crate::error::ErrorBody),
     ))]
 pub async fn callback(
     State(state): State<AppState>,

@@ -240,3 +240,50 @@ fn audit_verify_and_keys_generate_via_the_binary() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("\"dry_run\":true"), "{stdout}");
 }
+
+/// `users create` with the password on standard input.
+fn create_user(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str], password: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = binary(dir)
+        .envs(env.iter().copied())
+        .args(["users", "create"])
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn users_create_doctor_and_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = create_user(dir.path(), &[], &["first@example.jp", "--admin"], "a long admin passphrase");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created admin first@example.jp"));
+    // A short password is refused with the rule.
+    let out = create_user(dir.path(), &[], &["second@example.jp"], "short");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("password"));
+
+    // Doctor: everything but the server is fine; --live fails without a server.
+    let (code, stdout, stderr) = run(dir.path(), &[("PORT", "1")], &["doctor"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("ok:      database") && stdout.contains("migrations up to date"), "{stdout}");
+    let (code, _, stderr) = run(dir.path(), &[("PORT", "1")], &["doctor", "--live"]);
+    assert_eq!(code, 1, "{stderr}");
+
+    // Backup: a consistent copy that opens and holds the account.
+    let copy = dir.path().join("backup.db");
+    let (code, stdout, stderr) = run(dir.path(), &[], &["backup", copy.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("backed up"), "{stdout}");
+    let url = format!("sqlite://{}", copy.display());
+    let out = create_user(dir.path(), &[("DATABASE_URL", url.as_str())], &["first@example.jp"], "another passphrase");
+    assert!(!out.status.success(), "the copy already has the account");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exists"), "{}", String::from_utf8_lossy(&out.stderr));
+    let (code, _, stderr) = run(dir.path(), &[], &["backup", copy.to_str().unwrap()]);
+    assert_eq!(code, 1, "an existing file is never overwritten: {stderr}");
+}
