@@ -47,3 +47,19 @@ pub struct ApiKeyRow {
     pub last_used_at_ms: Option<i64>,
     pub revoked_at_ms: Option<i64>,
 }
+
+/// An invitation to sign up (the token is stored hashed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationRow {
+    pub id: String,
+    pub token_hash: String,
+    /// Only this email may use it (compared case-insensitively); `None`: anyone.
+    pub email: Option<String>,
+    pub role: String,
+    pub created_by: String,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+    pub used_at_ms: Option<i64>,
+    pub used_by: Option<String>,
+    pub revoked_at_ms: Option<i64>,
+}

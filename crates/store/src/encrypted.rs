@@ -15,9 +15,9 @@
 //! its parts at each `enc:v1:dk:` header.
 
 use crate::{
-    ApiKeyRow, AuditFilter, AuditRow, AuditSeal, Backend, ConversationRow, EventPayload, KbEntryRow, KnowledgeBaseRow,
-    LineChatRow, LineFailureRow, MessageRow, NewEvent, RefreshRow, ReplayStats, RowCounts, SessionRow, Store,
-    StoreError, StoredEvent, SubjectExport, UnansweredRow, UserRow,
+    ApiKeyRow, AuditFilter, AuditRow, AuditSeal, Backend, ConversationRow, EventPayload, InvitationRow, KbEntryRow,
+    KnowledgeBaseRow, LineChatRow, LineFailureRow, MessageRow, NewEvent, RefreshRow, ReplayStats, RowCounts,
+    SessionRow, Store, StoreError, StoredEvent, SubjectExport, UnansweredRow, UserRow,
 };
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -471,6 +471,24 @@ impl Store for EncryptedStore {
     }
     async fn audit_range(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRow>, StoreError> {
         self.inner.audit_range(after_seq, limit).await
+    }
+    async fn create_invitation(&self, invitation: &InvitationRow) -> Result<(), StoreError> {
+        self.inner.create_invitation(invitation).await
+    }
+    async fn invitation_by_hash(&self, token_hash: &str) -> Result<Option<InvitationRow>, StoreError> {
+        self.inner.invitation_by_hash(token_hash).await
+    }
+    async fn claim_invitation(&self, id: &str, user_id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        self.inner.claim_invitation(id, user_id, now_ms).await
+    }
+    async fn release_invitation(&self, id: &str) -> Result<(), StoreError> {
+        self.inner.release_invitation(id).await
+    }
+    async fn invitations(&self, limit: u32) -> Result<Vec<InvitationRow>, StoreError> {
+        self.inner.invitations(limit).await
+    }
+    async fn revoke_invitation(&self, id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        self.inner.revoke_invitation(id, now_ms).await
     }
     async fn backup(&self, path: &str) -> Result<(), StoreError> {
         // The copy stays encrypted: it needs the same ENCRYPTION_KEY to read.

@@ -15,7 +15,7 @@ mod sqlite;
 mod sqlite_privacy;
 mod url;
 
-pub use accounts::{ApiKeyRow, RefreshRow, UserRow};
+pub use accounts::{ApiKeyRow, InvitationRow, RefreshRow, UserRow};
 pub use encrypted::EncryptedStore;
 pub use error::StoreError;
 pub use events::{ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, SessionRow, StoredEvent, Usage};
@@ -232,6 +232,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn audit_page(&self, filter: &AuditFilter, limit: u32) -> Result<Vec<AuditRow>, StoreError>;
     /// Oldest first, from `after_seq` (for verification).
     async fn audit_range(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRow>, StoreError>;
+
+    async fn create_invitation(&self, invitation: &InvitationRow) -> Result<(), StoreError>;
+    async fn invitation_by_hash(&self, token_hash: &str) -> Result<Option<InvitationRow>, StoreError>;
+    /// Take an invitation for `user_id` if it is still open (not used, revoked or
+    /// expired at `now_ms`); false when someone else got there first.
+    async fn claim_invitation(&self, id: &str, user_id: &str, now_ms: i64) -> Result<bool, StoreError>;
+    /// Give a claimed invitation back (the sign-up that claimed it failed).
+    async fn release_invitation(&self, id: &str) -> Result<(), StoreError>;
+    /// Newest first.
+    async fn invitations(&self, limit: u32) -> Result<Vec<InvitationRow>, StoreError>;
+    async fn revoke_invitation(&self, id: &str, now_ms: i64) -> Result<bool, StoreError>;
 
     /// Write a consistent copy of the database to `path` while it is in use
     /// (SQLite: `VACUUM INTO`). Server databases have their own tools.

@@ -4,9 +4,9 @@ use crate::events::{
     ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, SessionRow, StoredEvent, Usage,
 };
 use crate::{
-    ApiKeyRow, AuditFilter, AuditRow, AuditSeal, Backend, DatabaseUrl, KbEntryRow, KnowledgeBaseRow, LineChatRow,
-    LineFailureRow, PoolOptions, RefreshRow, ReplayStats, RowCounts, Store, StoreError, SubjectExport, UnansweredRow,
-    UserRow,
+    ApiKeyRow, AuditFilter, AuditRow, AuditSeal, Backend, DatabaseUrl, InvitationRow, KbEntryRow, KnowledgeBaseRow,
+    LineChatRow, LineFailureRow, PoolOptions, RefreshRow, ReplayStats, RowCounts, Store, StoreError, SubjectExport,
+    UnansweredRow, UserRow,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -1055,6 +1055,72 @@ impl Store for SqliteStore {
         SqliteStore::audit_range(self, after_seq, limit).await
     }
 
+    async fn create_invitation(&self, i: &InvitationRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO invitations (id, token_hash, email, role, created_by, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&i.id)
+        .bind(&i.token_hash)
+        .bind(&i.email)
+        .bind(&i.role)
+        .bind(&i.created_by)
+        .bind(i.created_at_ms)
+        .bind(i.expires_at_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn invitation_by_hash(&self, token_hash: &str) -> Result<Option<InvitationRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM invitations WHERE token_hash = ?")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(invitation_row).transpose()
+    }
+
+    async fn claim_invitation(&self, id: &str, user_id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let res = sqlx::query(
+            "UPDATE invitations SET used_at = ?, used_by = ?
+             WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
+        )
+        .bind(now_ms)
+        .bind(user_id)
+        .bind(id)
+        .bind(now_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    async fn release_invitation(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE invitations SET used_at = NULL, used_by = NULL WHERE id = ?")
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn invitations(&self, limit: u32) -> Result<Vec<InvitationRow>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM invitations ORDER BY created_at DESC, id DESC LIMIT ?")
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(invitation_row).collect()
+    }
+
+    async fn revoke_invitation(&self, id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let res = sqlx::query(
+            "UPDATE invitations SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL AND used_at IS NULL",
+        )
+        .bind(now_ms)
+        .bind(id)
+        .execute(&self.writer)
+        .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
     async fn backup(&self, path: &str) -> Result<(), StoreError> {
         // On the writer: no write can interleave, and the copy is one snapshot.
         sqlx::query("VACUUM INTO ?").bind(path).execute(&self.writer).await?;
@@ -1165,6 +1231,21 @@ impl Store for SqliteStore {
 async fn applied_count(pool: &SqlitePool) -> i64 {
     // Before the first migration the bookkeeping table does not exist yet.
     sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = 1").fetch_one(pool).await.unwrap_or(0)
+}
+
+fn invitation_row(r: &sqlx::sqlite::SqliteRow) -> Result<InvitationRow, StoreError> {
+    Ok(InvitationRow {
+        id: r.try_get("id")?,
+        token_hash: r.try_get("token_hash")?,
+        email: r.try_get("email")?,
+        role: r.try_get("role")?,
+        created_by: r.try_get("created_by")?,
+        created_at_ms: r.try_get("created_at")?,
+        expires_at_ms: r.try_get("expires_at")?,
+        used_at_ms: r.try_get("used_at")?,
+        used_by: r.try_get("used_by")?,
+        revoked_at_ms: r.try_get("revoked_at")?,
+    })
 }
 
 #[cfg(test)]

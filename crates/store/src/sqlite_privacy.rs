@@ -38,7 +38,9 @@ fn row_json(row: &SqliteRow) -> serde_json::Value {
 /// The statements that select (for export) or delete (for erasure) a subject's
 /// rows: table, and the condition over `?` placeholders repeated per subject list.
 /// `{ids}` is replaced by the placeholders of the subject ids.
-const OWNED: [(&str, &str); 12] = [
+const OWNED: [(&str, &str); 13] = [
+    // The invitation this person used names their email.
+    ("invitations", "used_by IN ({ids})"),
     ("user_identities", "user_id IN ({ids})"),
     // The keys first: even a row that survived would be unreadable (crypto-shredding).
     ("data_keys", "owner_id IN ({ids})"),

@@ -48,6 +48,11 @@ pub struct SignupBody {
     #[serde(default)]
     #[schema(max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub display_name: String,
+    /// An invitation token (required when sign-up is invite-only); the account gets
+    /// the invitation's role.
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub invitation: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -172,10 +177,28 @@ pub async fn signup(
     MaybeGuest(guest): MaybeGuest,
     ApiJson(b): ApiJson<SignupBody>,
 ) -> Result<Response, ApiError> {
-    if state.config.auth.signup != SignupMode::Open {
-        return Err(AccountError::SignupClosed.into());
+    let invitation = match b.invitation.as_deref().filter(|t| !t.is_empty()) {
+        Some(token) => Some(crate::routes::invitations::check(&state, token, &b.email).await?),
+        None => None,
+    };
+    match (state.config.auth.signup, &invitation) {
+        (SignupMode::Closed, _) => return Err(AccountError::SignupClosed.into()),
+        (SignupMode::InviteOnly, None) => {
+            return Err(ApiError::Forbidden("sign-up is by invitation only: an invitation token is required".into()))
+        }
+        _ => {}
     }
-    state.accounts.signup(&b.email, &b.password, &b.display_name, "user").await?;
+    let role = invitation.as_ref().map_or("user", |i| i.role.as_str());
+    let created = state.accounts.signup(&b.email, &b.password, &b.display_name, role).await?;
+    if let Some(inv) = &invitation {
+        // Single use: a concurrent sign-up with the same invitation loses, and its
+        // account is removed again.
+        if !state.store.claim_invitation(&inv.id, &created.id, tenmon_chat::now_ms()).await? {
+            let _ = state.store.erase_subjects(std::slice::from_ref(&created.id), &[]).await;
+            return Err(ApiError::Conflict("the invitation was used or has expired".into()));
+        }
+        audit::record(&state, Some(&created.id), "invitation.used", Some(&inv.id), json!({"role": inv.role})).await;
+    }
     let (user, tokens) = state.accounts.login(&b.email, &b.password).await?;
     audit::record(&state, Some(&user.id), "auth.signup", Some(&user.id), json!({})).await;
     adopt(&state, guest, &user.id).await;

@@ -9,6 +9,7 @@ pub mod concierge;
 pub mod conversations;
 pub mod fallback;
 pub mod health;
+pub mod invitations;
 pub mod kb;
 pub mod line;
 pub mod metrics;

@@ -411,3 +411,59 @@ async fn daily_token_quotas_stop_turns_until_midnight() {
     assert_eq!((status, code.as_str()), (429, "quota_exceeded"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn invite_only_sign_up_takes_a_single_use_invitation_with_its_role() {
+    let app = TestApp::spawn_with(|c| {
+        c.auth.jwt_secret = secrecy::SecretString::from(SECRET);
+        c.auth.signup = tenmon_ark::accounts::SignupMode::InviteOnly;
+        c.auth.admin = Some(("root@example.jp".into(), secrecy::SecretString::from("an admin passphrase")));
+    })
+    .await;
+    let admin: serde_json::Value = login(&app, "root@example.jp", "an admin passphrase").await.json().await.unwrap();
+    let admin = admin["access_token"].as_str().unwrap().to_string();
+    let signup_with = |email: &str, invitation: Option<&str>| {
+        let mut body = json!({"email": email, "password": "a long passphrase"});
+        if let Some(i) = invitation {
+            body["invitation"] = json!(i);
+        }
+        app.client.post(app.url("/api/auth/signup")).json(&body).send()
+    };
+    // Without an invitation: refused.
+    let (status, code, _) = error_code(signup_with("nobody@example.jp", None).await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (403, "forbidden"));
+
+    let res =
+        app.post_json("/api/admin/invitations", &admin, json!({"role": "operator", "email": "Staff@Example.jp"})).await;
+    assert_eq!(res.status(), 201);
+    let inv: serde_json::Value = res.json().await.unwrap();
+    let token = inv["token"].as_str().unwrap().to_string();
+    assert!(inv["signup_url"].as_str().unwrap().ends_with(&token));
+    // Someone else's email cannot use it; a made-up token neither.
+    assert_eq!(signup_with("other@example.jp", Some(&token)).await.unwrap().status(), 403);
+    assert_eq!(signup_with("staff@example.jp", Some("inv_made_up")).await.unwrap().status(), 403);
+    // The invitee gets the invitation's role.
+    let res = signup_with("staff@example.jp", Some(&token)).await.unwrap();
+    assert_eq!(res.status(), 201);
+    let access = res.json::<serde_json::Value>().await.unwrap()["access_token"].as_str().unwrap().to_string();
+    let me: serde_json::Value = app.get_auth("/api/me", &access).await.json().await.unwrap();
+    assert_eq!(me["role"], "operator");
+    // Single use.
+    assert_eq!(signup_with("staff2@example.jp", Some(&token)).await.unwrap().status(), 403);
+    // Listed without tokens; revoking an open one works, a used one is 404.
+    let list: serde_json::Value = app.get_auth("/api/admin/invitations", &admin).await.json().await.unwrap();
+    assert_eq!(list["invitations"][0]["status"], "used");
+    assert!(!list.to_string().contains(&token));
+    let open: serde_json::Value =
+        app.post_json("/api/admin/invitations", &admin, json!({})).await.json().await.unwrap();
+    let del =
+        |id: String| app.client.delete(app.url(&format!("/api/admin/invitations/{id}"))).bearer_auth(&admin).send();
+    assert_eq!(del(open["id"].as_str().unwrap().into()).await.unwrap().status(), 204);
+    assert_eq!(signup_with("late@example.jp", Some(open["token"].as_str().unwrap())).await.unwrap().status(), 403);
+    assert_eq!(del(inv["id"].as_str().unwrap().into()).await.unwrap().status(), 404);
+    // Only admins invite.
+    assert_eq!(app.post_json("/api/admin/invitations", &access, json!({})).await.status(), 403);
+    let (status, _, _) =
+        error_code(app.post_json("/api/admin/invitations", &admin, json!({"role": "god"})).await).await;
+    assert_eq!(status, 422);
+}

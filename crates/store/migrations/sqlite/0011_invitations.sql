@@ -1,0 +1,15 @@
+-- Invitations: with SIGNUP_MODE=invite-only, sign-up needs one (single use, expiring,
+-- optionally for one email, carrying the role the new account gets).
+CREATE TABLE invitations (
+    id          VARCHAR(36)  NOT NULL PRIMARY KEY,
+    token_hash  VARCHAR(64)  NOT NULL,
+    email       VARCHAR(320),
+    role        VARCHAR(16)  NOT NULL,
+    created_by  VARCHAR(36)  NOT NULL,
+    created_at  BIGINT       NOT NULL,
+    expires_at  BIGINT       NOT NULL,
+    used_at     BIGINT,
+    used_by     VARCHAR(36),
+    revoked_at  BIGINT,
+    CONSTRAINT invitations_token_key UNIQUE (token_hash)
+);
