@@ -11,6 +11,7 @@
 pub mod eval;
 pub mod import;
 mod index;
+mod intent;
 pub mod normalize;
 pub mod pack;
 mod synonyms;
@@ -288,10 +289,18 @@ impl KnowledgeBase {
         // them (FAQ questions are short, so near-ties between siblings are common).
         let best = hits.first().map(|h| h.score).unwrap_or(1.0).max(f32::EPSILON);
         let query_set = token_set(terms.iter().map(|(t, w)| (t.as_str(), *w)));
+        // A definition question prefers the entry defining exactly its subject.
+        let subject = intent::definition_subject(query).map(|s| subject_weights(&s, &synonyms));
         let mut ranked: Vec<(f32, &Indexed)> = hits
             .iter()
             .filter_map(|h| entries.get(&h.id).map(|e| (h, e)))
-            .map(|(h, e)| (BM25_SHARE * h.score / best + (1.0 - BM25_SHARE) * question_similarity(&query_set, e), e))
+            .map(|(h, e)| {
+                let mut score = BM25_SHARE * h.score / best + (1.0 - BM25_SHARE) * question_similarity(&query_set, e);
+                if let Some(s) = &subject {
+                    score += DEFINITION_WEIGHT * best_dice(s, &e.defines);
+                }
+                (score, e)
+            })
             .collect();
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
         ranked.truncate(limit);
@@ -576,6 +585,9 @@ impl KnowledgeBase {
 /// The share of BM25 in the final score; the rest is the question-wording similarity.
 const BM25_SHARE: f32 = 0.35;
 
+/// How much a definition question's match with an entry's defined subject adds.
+const DEFINITION_WEIGHT: f32 = 0.6;
+
 /// A synonym group found in the query weighs this many times its term's tokens.
 const CONCEPT_FACTOR: f32 = 2.0;
 
@@ -608,11 +620,30 @@ fn token_weights(text: &str, synonyms: &Synonyms) -> TokenSet {
     token_set(tokens.iter().map(|t| (t.text.as_str(), t.weight)).chain(concepts.split_whitespace().map(|c| (c, 1.0))))
 }
 
+/// The tokens of a defined subject: a synonym group names the subject outright
+/// ("よやくばんごう" is "MNP予約番号"), so its concept outweighs spelling.
+fn subject_weights(text: &str, synonyms: &Synonyms) -> TokenSet {
+    let norm = normalize(text);
+    let tokens = tokens_of_normalized(&norm);
+    let concepts = synonyms.concepts(&norm);
+    token_set(
+        tokens
+            .iter()
+            .map(|t| (t.text.as_str(), t.weight))
+            .chain(concepts.split_whitespace().map(|c| (c, SUBJECT_CONCEPT_WEIGHT))),
+    )
+}
+
+/// Weight of a synonym concept inside a defined subject.
+const SUBJECT_CONCEPT_WEIGHT: f32 = 3.0;
+
 /// An entry with the token sets of its question wordings (the question, its
 /// phrasings, the English question), computed once when it is indexed.
 struct Indexed {
     row: Arc<KbEntryRow>,
     variants: Vec<(TokenSet, f32)>,
+    /// The subjects of the wordings that ask for a definition ("X とは").
+    defines: Vec<(TokenSet, f32)>,
 }
 
 impl Indexed {
@@ -620,22 +651,33 @@ impl Indexed {
         let variants = std::iter::once(row.question.as_str())
             .chain(row.phrasings.iter().map(String::as_str))
             .chain(row.question_en.as_deref())
-            .map(|v| {
-                let t = token_weights(v, synonyms);
-                let total = t.iter().map(|p| p.1).sum();
-                (t, total)
-            })
+            .map(|v| weighted(token_weights(v, synonyms)))
             .collect();
-        Indexed { row: Arc::new(row), variants }
+        let defines = std::iter::once(row.question.as_str())
+            .chain(row.phrasings.iter().map(String::as_str))
+            .chain(row.question_en.as_deref())
+            .filter_map(intent::definition_subject)
+            .map(|s| weighted(subject_weights(&s, synonyms)))
+            .collect();
+        Indexed { row: Arc::new(row), variants, defines }
     }
+}
+
+fn weighted(t: TokenSet) -> (TokenSet, f32) {
+    let total = t.iter().map(|p| p.1).sum();
+    (t, total)
 }
 
 /// The best weighted Dice similarity between the query and any wording of the
 /// entry's question.
 fn question_similarity(query: &[(u64, f32)], e: &Indexed) -> f32 {
+    best_dice(query, &e.variants)
+}
+
+/// The best weighted Dice similarity between `query` and any of `sets`.
+fn best_dice(query: &[(u64, f32)], sets: &[(TokenSet, f32)]) -> f32 {
     let q_total: f32 = query.iter().map(|p| p.1).sum();
-    e.variants
-        .iter()
+    sets.iter()
         .map(|(vt, v_total)| {
             // Merge-join of two sorted sets.
             let (mut i, mut j, mut common) = (0, 0, 0.0f32);
