@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 DEBUG_BIN := $(CARGO_TARGET_DIR)/debug/tenmon-ark
 RELEASE_BIN := $(CARGO_TARGET_DIR)/release/tenmon-ark
 
-.PHONY: run build web test test-rust test-python test-node lint fmt bench eval venv clean
+.PHONY: run build web test test-rust test-python test-node test-web lint fmt bench eval venv clean
 
 ## Build the UI (when web/ exists) and the release binary, then serve on embedded
 ## SQLite at http://127.0.0.1:3000.
@@ -19,11 +19,11 @@ build: web
 	cargo build --release --locked -p tenmon-ark
 
 web:
-	@if [ -f web/package.json ]; then cd web && npm ci --no-audit --no-fund && npm run build; fi
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
 
 ## Everything CI runs: lint, the Rust tests, then the Python contract tests against
 ## the real binary.
-test: lint test-rust test-python test-node
+test: lint web test-rust test-python test-node test-web
 
 test-rust:
 	cargo test --workspace --locked --no-fail-fast
@@ -32,6 +32,16 @@ test-python: venv
 	cargo build --locked -p tenmon-ark -p tenmon-test-support --bins
 	TENMON_ARK_BIN=$(DEBUG_BIN) TENMON_FAKE_OPENAI_BIN=$(CARGO_TARGET_DIR)/debug/fake-openai \
 		$(PY) -m pytest -q tests/python
+
+## The web UI: API types regenerated from the server's OpenAPI document must match
+## the committed ones, then Vitest, then the browser tests (headless Chromium against
+## the real binary and the fake model; screenshots in web/e2e/artifacts/).
+test-web:
+	cargo build --locked -p tenmon-ark -p tenmon-test-support --bins
+	$(DEBUG_BIN) openapi > web/openapi.json
+	cd web && npm run gen:api --silent && git diff --exit-code -- src/api/schema.d.ts
+	cd web && npm test
+	cd web && TENMON_ARK_BIN=$(DEBUG_BIN) TENMON_FAKE_OPENAI_BIN=$(CARGO_TARGET_DIR)/debug/fake-openai npm run e2e
 
 ## Official Node clients (@line/bot-sdk, …) against the real binary and the fakes.
 test-node:
@@ -58,6 +68,8 @@ bench:
 	python3 bench/chat.py $(RELEASE_BIN) $(CARGO_TARGET_DIR)/release/fake-openai
 	cargo bench --locked -p tenmon-kb --bench search
 	python3 bench/privacy.py $(RELEASE_BIN) $(CARGO_TARGET_DIR)/release/fake-openai
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build && \
+		TENMON_ARK_BIN=$(RELEASE_BIN) TENMON_FAKE_OPENAI_BIN=$(CARGO_TARGET_DIR)/release/fake-openai node bench/budget.mjs
 
 ## Search quality of the knowledge base on the labelled set: hit@1, hit@3, MRR.
 eval:

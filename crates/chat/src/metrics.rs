@@ -27,9 +27,39 @@ fn seconds_histogram() -> Histogram {
     Histogram::new([0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0])
 }
 
+/// The most recent time-to-first-token samples (milliseconds), for percentiles on
+/// the admin dashboard (the Prometheus histogram only has buckets).
+#[derive(Debug, Clone, Default)]
+pub struct TtftWindow(std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<f64>>>);
+
+const TTFT_WINDOW: usize = 10_000;
+
+impl TtftWindow {
+    pub fn push(&self, ms: f64) {
+        let mut w = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if w.len() == TTFT_WINDOW {
+            w.pop_front();
+        }
+        w.push_back(ms);
+    }
+
+    /// The `q` quantile (0–1) of the window, nearest rank; `None` when empty.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        let mut v: Vec<f64> = self.0.lock().unwrap_or_else(|p| p.into_inner()).iter().copied().collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
+        Some(v[rank - 1])
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct TurnMetrics {
     pub time_to_first_token: Histogram,
+    /// The last 10,000 first-token times, in milliseconds.
+    pub ttft_recent: TtftWindow,
     pub turn_duration: Family<StatusLabel, Histogram, fn() -> Histogram>,
     pub tokens: Family<DirectionLabel, Counter>,
     pub upstream_errors: Family<KindLabel, Counter>,
@@ -42,6 +72,7 @@ impl Default for TurnMetrics {
     fn default() -> Self {
         Self {
             time_to_first_token: seconds_histogram(),
+            ttft_recent: TtftWindow::default(),
             turn_duration: Family::new_with_constructor(seconds_histogram),
             tokens: Family::default(),
             upstream_errors: Family::default(),

@@ -193,6 +193,10 @@ impl ChatService {
         }
     }
 
+    pub fn metrics(&self) -> &TurnMetrics {
+        &self.inner.metrics
+    }
+
     pub fn assistants(&self) -> &Assistants {
         &self.inner.assistants
     }
@@ -538,7 +542,9 @@ impl ChatService {
                     buf.push_str(&text);
                     if first {
                         first = false;
-                        self.inner.metrics.time_to_first_token.observe(t.started.elapsed().as_secs_f64());
+                        let elapsed = t.started.elapsed().as_secs_f64();
+                        self.inner.metrics.time_to_first_token.observe(elapsed);
+                        self.inner.metrics.ttft_recent.push(elapsed * 1000.0);
                         self.flush(t, &mut buf).await
                     } else if buf.len() >= self.inner.settings.coalesce_bytes {
                         flush_at = None;

@@ -449,14 +449,16 @@ async fn doctor(config: &Config, live: bool, out: &mut impl Write) -> Result<(),
         }
         Err(_) => line(false, format!("database {} cannot be opened", config.database.url), out)?,
     }
-    let dir = config.data_dir();
-    match crate::system::disk_space(&dir).ok().map(|(free, _)| free) {
-        Some(b) => line(
-            b >= config.health.disk_min_free_bytes,
-            format!("{} MiB free in {}", b / 1024 / 1024, dir.display()),
-            out,
-        )?,
-        None => line(false, format!("cannot read free space of {}", dir.display()), out)?,
+    match config.data_dir() {
+        Some(dir) => match crate::system::disk_space(&dir).ok().map(|(free, _)| free) {
+            Some(b) => line(
+                b >= config.health.disk_min_free_bytes,
+                format!("{} MiB free in {}", b / 1024 / 1024, dir.display()),
+                out,
+            )?,
+            None => line(false, format!("cannot read free space of {}", dir.display()), out)?,
+        },
+        None => writeln!(out, "note:    the database is a server: its free disk space is for its own monitoring")?,
     }
     if config.llm.upstreams.is_empty() {
         writeln!(out, "note:    no model configured (OPENAI_API_KEY): answers come from the knowledge base only")?;

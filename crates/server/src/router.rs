@@ -6,8 +6,8 @@ use crate::app::{AppState, BodyLimit};
 use crate::config::CorsOrigins;
 use crate::middleware::{json_errors, observe, rate_limit, request_id, security};
 use crate::routes::{
-    admin, api_keys, audit, auth, chat, concierge, conversations, fallback, health, invitations, kb, line, metrics,
-    oidc, openai_compat, openapi, privacy, session, web,
+    admin, analytics, api_keys, audit, auth, chat, concierge, conversations, fallback, health, invitations, kb, line,
+    metrics, oidc, openai_compat, openapi, privacy, session, web,
 };
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, Method, StatusCode};
@@ -96,6 +96,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(kb::get_synonyms, kb::put_synonyms))
         .routes(routes!(kb::unanswered))
         .routes(routes!(audit::list))
+        .routes(routes!(analytics::analytics))
         .routes(routes!(invitations::create, invitations::list))
         .routes(routes!(invitations::revoke))
         .routes(routes!(privacy::info))

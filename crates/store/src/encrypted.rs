@@ -490,6 +490,10 @@ impl Store for EncryptedStore {
     async fn revoke_invitation(&self, id: &str, now_ms: i64) -> Result<bool, StoreError> {
         self.inner.revoke_invitation(id, now_ms).await
     }
+    async fn analytics(&self, since_ms: i64) -> Result<crate::Analytics, StoreError> {
+        // Counts and FAQ questions only: nothing sealed is read.
+        self.inner.analytics(since_ms).await
+    }
     async fn backup(&self, path: &str) -> Result<(), StoreError> {
         // The copy stays encrypted: it needs the same ENCRYPTION_KEY to read.
         self.inner.backup(path).await

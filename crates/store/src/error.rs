@@ -12,7 +12,7 @@ pub enum StoreError {
     /// The database cannot be reached or is not the one we opened.
     #[error("database unavailable: {0}")]
     Unavailable(String),
-    /// The URL names a backend this build cannot use.
+    /// This backend cannot do that (e.g. `backup` of a database server).
     #[error("{0}")]
     Unsupported(String),
     /// A stored payload could not be decoded.

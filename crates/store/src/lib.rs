@@ -10,7 +10,10 @@ mod error;
 mod events;
 mod kb;
 mod line;
+mod mysql;
+mod postgres;
 mod privacy;
+mod rows;
 mod sqlite;
 mod sqlite_privacy;
 mod url;
@@ -21,7 +24,9 @@ pub use error::StoreError;
 pub use events::{ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, SessionRow, StoredEvent, Usage};
 pub use kb::{KbEntryRow, KnowledgeBaseRow, UnansweredRow};
 pub use line::{LineChatRow, LineFailureRow};
-pub use privacy::{AuditFilter, AuditRow, AuditSeal, RowCounts, SubjectExport};
+pub use mysql::MysqlStore;
+pub use postgres::PostgresStore;
+pub use privacy::{Analytics, AuditFilter, AuditRow, AuditSeal, DayStats, EntryUse, RowCounts, SubjectExport};
 pub use sqlite::SqliteStore;
 pub use url::{Backend, DatabaseUrl};
 
@@ -244,6 +249,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn invitations(&self, limit: u32) -> Result<Vec<InvitationRow>, StoreError>;
     async fn revoke_invitation(&self, id: &str, now_ms: i64) -> Result<bool, StoreError>;
 
+    /// Conversations, messages, answers and tokens per day since `since_ms`, and the
+    /// FAQ entries most used as an answer's top source.
+    async fn analytics(&self, since_ms: i64) -> Result<Analytics, StoreError>;
+
     /// Write a consistent copy of the database to `path` while it is in use
     /// (SQLite: `VACUUM INTO`). Server databases have their own tools.
     async fn backup(&self, path: &str) -> Result<(), StoreError>;
@@ -277,10 +286,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
 /// Open the store named by the URL's scheme.
 pub async fn open(url: &DatabaseUrl, pool: &PoolOptions) -> Result<Arc<dyn Store>, StoreError> {
-    match url.backend() {
-        Backend::Sqlite => Ok(Arc::new(SqliteStore::open(url, pool).await?)),
-        other => {
-            Err(StoreError::Unsupported(format!("{other} is not supported by this build yet; use a sqlite:// URL")))
-        }
-    }
+    Ok(match url.backend() {
+        Backend::Sqlite => Arc::new(SqliteStore::open(url, pool).await?),
+        Backend::Postgres => Arc::new(PostgresStore::open(url, pool).await?),
+        Backend::Mysql => Arc::new(MysqlStore::open(url, pool).await?),
+    })
 }

@@ -60,3 +60,146 @@ pub struct AuditFilter {
 
 /// Makes the next record from its sequence number and the previous record's hash.
 pub type AuditSeal = Box<dyn FnOnce(i64, &str) -> AuditRow + Send>;
+
+/// Columns never exported.
+pub(crate) const SECRET_COLUMNS: [&str; 4] = ["token_hash", "key_hash", "password_hash", "wrapped"];
+
+/// The tables that hold rows about a subject, and the condition selecting them, one
+/// list for every backend (`CONCAT` is the one string concatenation all three
+/// share: `||` is OR on MySQL). `{ids}` stands for the subject ids. The order is the
+/// order of deletion.
+pub(crate) const OWNED: [(&str, &str); 13] = [
+    ("user_identities", "user_id IN ({ids})"),
+    // The invitation this person used names their email.
+    ("invitations", "used_by IN ({ids})"),
+    // The keys first: even a row that survived would be unreadable (crypto-shredding).
+    ("data_keys", "owner_id IN ({ids})"),
+    ("events", "stream_id IN (SELECT id FROM conversations WHERE owner_id IN ({ids}))"),
+    ("messages", "conversation_id IN (SELECT id FROM conversations WHERE owner_id IN ({ids}))"),
+    // Usage of the subjects' API keys, before the keys themselves go.
+    (
+        "token_usage",
+        "subject_id IN ({ids}) OR subject_id IN (SELECT CONCAT('key:', id) FROM api_keys WHERE user_id IN ({ids}))",
+    ),
+    ("conversations", "owner_id IN ({ids})"),
+    ("sessions", "subject_id IN ({ids})"),
+    ("refresh_tokens", "user_id IN ({ids})"),
+    ("api_keys", "user_id IN ({ids})"),
+    ("line_chats", "CONCAT('line:', chat_id) IN ({ids})"),
+    ("consents", "subject_id IN ({ids})"),
+    ("users", "id IN ({ids})"),
+];
+
+/// Which value a retention condition compares with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PurgeArg {
+    /// The cut-off time (ms).
+    Cutoff,
+    /// Now (ms): expired rows.
+    Now,
+    /// The cut-off as a day number (days since the epoch).
+    CutoffDay,
+}
+
+/// The retention plan: table, condition over `{arg}`, and what `{arg}` is. The order
+/// is the order of deletion (rows that hang off old conversations before them).
+pub(crate) const PURGE: [(&str, &str, PurgeArg); 10] = [
+    ("data_keys", "stream_id IN (SELECT id FROM conversations WHERE updated_at < {arg})", PurgeArg::Cutoff),
+    ("events", "stream_id IN (SELECT id FROM conversations WHERE updated_at < {arg})", PurgeArg::Cutoff),
+    ("messages", "conversation_id IN (SELECT id FROM conversations WHERE updated_at < {arg})", PurgeArg::Cutoff),
+    ("line_chats", "conversation_id IN (SELECT id FROM conversations WHERE updated_at < {arg})", PurgeArg::Cutoff),
+    ("conversations", "updated_at < {arg}", PurgeArg::Cutoff),
+    ("sessions", "expires_at < {arg}", PurgeArg::Now),
+    ("refresh_tokens", "expires_at < {arg}", PurgeArg::Now),
+    ("token_usage", "day < {arg}", PurgeArg::CutoffDay),
+    ("line_webhook_events", "received_at < {arg}", PurgeArg::Cutoff),
+    ("unanswered_questions", "last_seen < {arg}", PurgeArg::Cutoff),
+];
+
+impl PurgeArg {
+    pub(crate) fn value(self, cutoff_ms: i64, now_ms: i64) -> i64 {
+        match self {
+            PurgeArg::Cutoff => cutoff_ms,
+            PurgeArg::Now => now_ms,
+            PurgeArg::CutoffDay => cutoff_ms.div_euclid(86_400_000),
+        }
+    }
+}
+
+/// How a backend writes bind parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Marks {
+    /// `?` (SQLite, MySQL): bound in order of appearance.
+    Question,
+    /// `$1`, `$2`, … (PostgreSQL).
+    Dollar,
+}
+
+impl Marks {
+    /// Replace each `{name}` in `sql` with `n` placeholders. Returns the SQL and how
+    /// many times the `n` values must be bound, in order.
+    pub(crate) fn expand(self, sql: &str, name: &str, n: usize) -> (String, usize) {
+        let pattern = format!("{{{name}}}");
+        let parts: Vec<&str> = sql.split(&pattern).collect();
+        let mut out = String::with_capacity(sql.len() + n * 4);
+        let mut next = 1;
+        for (i, part) in parts.iter().enumerate() {
+            out.push_str(part);
+            if i + 1 < parts.len() {
+                let marks: Vec<String> = (0..n)
+                    .map(|_| match self {
+                        Marks::Question => "?".to_string(),
+                        Marks::Dollar => {
+                            next += 1;
+                            format!("${}", next - 1)
+                        }
+                    })
+                    .collect();
+                out.push_str(&marks.join(", "));
+            }
+        }
+        (out, parts.len() - 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_per_dialect() {
+        let sql = "a IN ({ids}) OR b IN ({ids})";
+        assert_eq!(Marks::Question.expand(sql, "ids", 2), ("a IN (?, ?) OR b IN (?, ?)".to_string(), 2));
+        assert_eq!(Marks::Dollar.expand(sql, "ids", 2), ("a IN ($1, $2) OR b IN ($3, $4)".to_string(), 2));
+        assert_eq!(Marks::Dollar.expand("x < {arg}", "arg", 1), ("x < $1".to_string(), 1));
+    }
+}
+
+/// Usage per UTC day, for the admin dashboard.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DayStats {
+    /// Days since the Unix epoch.
+    pub day: i64,
+    pub conversations: i64,
+    pub messages: i64,
+    /// Assistant answers that completed (a knowledge-base hand-off does not count).
+    pub answered: i64,
+    /// Hand-offs, failures and interruptions.
+    pub unanswered: i64,
+    pub tokens: i64,
+}
+
+/// How often an FAQ entry was the top source of an answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EntryUse {
+    pub id: String,
+    pub kb: String,
+    pub question: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Analytics {
+    pub days: Vec<DayStats>,
+    pub top_entries: Vec<EntryUse>,
+}

@@ -1,8 +1,7 @@
 //! The embedded SQLite store: one file, WAL mode, migrations embedded in the binary.
 
-use crate::events::{
-    ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, SessionRow, StoredEvent, Usage,
-};
+use crate::events::{ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, SessionRow, StoredEvent};
+use crate::rows::{self, is_unique_violation, Cells};
 use crate::{
     ApiKeyRow, AuditFilter, AuditRow, AuditSeal, Backend, DatabaseUrl, InvitationRow, KbEntryRow, KnowledgeBaseRow,
     LineChatRow, LineFailureRow, PoolOptions, RefreshRow, ReplayStats, RowCounts, Store, StoreError, SubjectExport,
@@ -249,98 +248,19 @@ async fn finish(
         .map(|_| ())
 }
 
-fn entry_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<KbEntryRow, StoreError> {
-    let phrasings: String = r.try_get("phrasings")?;
-    let keywords: String = r.try_get("keywords")?;
-    let enabled: i64 = r.try_get("enabled")?;
-    Ok(KbEntryRow {
-        id: r.try_get("id")?,
-        kb_id: r.try_get("kb_id")?,
-        question: r.try_get("question")?,
-        phrasings: serde_json::from_str(&phrasings)?,
-        answer: r.try_get("answer")?,
-        keywords: serde_json::from_str(&keywords)?,
-        category: r.try_get("category")?,
-        source_url: r.try_get("source_url")?,
-        question_en: r.try_get("question_en")?,
-        answer_en: r.try_get("answer_en")?,
-        enabled: enabled != 0,
-        version: r.try_get("version")?,
-        created_at_ms: r.try_get("created_at")?,
-        updated_at_ms: r.try_get("updated_at")?,
-    })
-}
-
-fn api_key_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ApiKeyRow, StoreError> {
-    let scopes: String = r.try_get("scopes")?;
-    Ok(ApiKeyRow {
-        id: r.try_get("id")?,
-        user_id: r.try_get("user_id")?,
-        name: r.try_get("name")?,
-        prefix: r.try_get("prefix")?,
-        key_hash: r.try_get("key_hash")?,
-        scopes: serde_json::from_str(&scopes)?,
-        created_at_ms: r.try_get("created_at")?,
-        expires_at_ms: r.try_get("expires_at")?,
-        last_used_at_ms: r.try_get("last_used_at")?,
-        revoked_at_ms: r.try_get("revoked_at")?,
-    })
-}
-
-fn user_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<UserRow, StoreError> {
-    Ok(UserRow {
-        id: r.try_get("id")?,
-        email: r.try_get("email")?,
-        display_name: r.try_get("display_name")?,
-        role: r.try_get("role")?,
-        locale: r.try_get("locale")?,
-        password_hash: r.try_get("password_hash")?,
-        created_at_ms: r.try_get("created_at")?,
-        updated_at_ms: r.try_get("updated_at")?,
-    })
-}
-
-fn is_unique_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
-}
-
-fn conversation_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ConversationRow, sqlx::Error> {
-    Ok(ConversationRow {
-        id: row.try_get("id")?,
-        owner_id: row.try_get("owner_id")?,
-        title: row.try_get("title")?,
-        assistant: row.try_get("assistant")?,
-        last_seq: row.try_get("last_seq")?,
-        created_at_ms: row.try_get("created_at")?,
-        updated_at_ms: row.try_get("updated_at")?,
-    })
-}
-
-fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<MessageRow, StoreError> {
-    let status: String = row.try_get("status")?;
-    let prompt: Option<i64> = row.try_get("prompt_tokens")?;
-    let completion: Option<i64> = row.try_get("completion_tokens")?;
-    let sources: Option<String> = row.try_get("sources")?;
-    let latency: Option<i64> = row.try_get("latency_ms")?;
-    Ok(MessageRow {
-        id: row.try_get("id")?,
-        conversation_id: row.try_get("conversation_id")?,
-        seq: row.try_get("seq")?,
-        role: row.try_get("role")?,
-        content: row.try_get("content")?,
-        status: MessageStatus::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown message status {status:?}")))?,
-        model: row.try_get("model")?,
-        finish_reason: row.try_get("finish_reason")?,
-        usage: match (prompt, completion) {
-            (Some(p), Some(c)) => Some(Usage { prompt_tokens: p as u32, completion_tokens: c as u32 }),
-            _ => None,
-        },
-        latency_ms: latency.map(|v| v as u64),
-        sources: sources.map(|s| serde_json::from_str(&s)).transpose()?,
-        created_at_ms: row.try_get("created_at")?,
-        updated_at_ms: row.try_get("updated_at")?,
-    })
+impl Cells for sqlx::sqlite::SqliteRow {
+    fn text(&self, col: &str) -> Result<String, sqlx::Error> {
+        self.try_get(col)
+    }
+    fn opt_text(&self, col: &str) -> Result<Option<String>, sqlx::Error> {
+        self.try_get(col)
+    }
+    fn int(&self, col: &str) -> Result<i64, sqlx::Error> {
+        self.try_get(col)
+    }
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, sqlx::Error> {
+        self.try_get(col)
+    }
 }
 
 #[async_trait]
@@ -456,7 +376,7 @@ impl Store for SqliteStore {
             .bind(owner_id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(conversation_from_row).transpose()?)
+        row.as_ref().map(rows::conversation).transpose()
     }
 
     async fn list_conversations(
@@ -479,7 +399,7 @@ impl Store for SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(conversation_from_row).collect::<Result<_, _>>()?)
+        rows.iter().map(rows::conversation).collect()
     }
 
     async fn messages(&self, owner_id: &str, conversation_id: &str) -> Result<Vec<MessageRow>, StoreError> {
@@ -491,7 +411,7 @@ impl Store for SqliteStore {
         .bind(owner_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(message_from_row).collect()
+        rows.iter().map(rows::message).collect()
     }
 
     async fn message(&self, owner_id: &str, id: &str) -> Result<Option<MessageRow>, StoreError> {
@@ -503,7 +423,7 @@ impl Store for SqliteStore {
         .bind(owner_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(message_from_row).transpose()
+        row.as_ref().map(rows::message).transpose()
     }
 
     async fn create_session(&self, session: &SessionRow) -> Result<(), StoreError> {
@@ -531,15 +451,7 @@ impl Store for SqliteStore {
         .bind(now_ms)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(SessionRow {
-            id: row.try_get("id")?,
-            token_hash: row.try_get("token_hash")?,
-            subject_id: row.try_get("subject_id")?,
-            kind: row.try_get("kind")?,
-            created_at_ms: row.try_get("created_at")?,
-            expires_at_ms: row.try_get("expires_at")?,
-        }))
+        row.as_ref().map(rows::session).transpose()
     }
 
     async fn streaming_messages(&self) -> Result<Vec<(String, String)>, StoreError> {
@@ -552,17 +464,7 @@ impl Store for SqliteStore {
 
     async fn kb_bases(&self) -> Result<Vec<KnowledgeBaseRow>, StoreError> {
         let rows = sqlx::query("SELECT * FROM knowledge_bases ORDER BY id").fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(KnowledgeBaseRow {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    description: r.try_get("description")?,
-                    created_at_ms: r.try_get("created_at")?,
-                    updated_at_ms: r.try_get("updated_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(rows::kb_base).collect()
     }
 
     async fn kb_put_base(&self, b: &KnowledgeBaseRow) -> Result<(), StoreError> {
@@ -599,12 +501,12 @@ impl Store for SqliteStore {
             }
             None => sqlx::query("SELECT * FROM kb_entries ORDER BY id").fetch_all(&self.pool).await?,
         };
-        rows.iter().map(entry_from_row).collect()
+        rows.iter().map(rows::kb_entry).collect()
     }
 
     async fn kb_entry(&self, id: &str) -> Result<Option<KbEntryRow>, StoreError> {
         let row = sqlx::query("SELECT * FROM kb_entries WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
-        row.as_ref().map(entry_from_row).transpose()
+        row.as_ref().map(rows::kb_entry).transpose()
     }
 
     async fn kb_put_entries(&self, entries: &[KbEntryRow]) -> Result<(), StoreError> {
@@ -693,18 +595,7 @@ impl Store for SqliteStore {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(UnansweredRow {
-                    assistant: r.try_get("assistant")?,
-                    normalized: r.try_get("normalized")?,
-                    sample: r.try_get("sample")?,
-                    hits: r.try_get("hits")?,
-                    first_seen_ms: r.try_get("first_seen")?,
-                    last_seen_ms: r.try_get("last_seen")?,
-                })
-            })
-            .collect()
+        rows.iter().map(rows::unanswered).collect()
     }
 
     async fn create_user(&self, u: &UserRow) -> Result<(), StoreError> {
@@ -731,7 +622,7 @@ impl Store for SqliteStore {
 
     async fn user_by_id(&self, id: &str) -> Result<Option<UserRow>, StoreError> {
         let row = sqlx::query("SELECT * FROM users WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
-        row.as_ref().map(user_from_row).transpose()
+        row.as_ref().map(rows::user).transpose()
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>, StoreError> {
@@ -739,7 +630,7 @@ impl Store for SqliteStore {
             .bind(email.to_lowercase())
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(user_from_row).transpose()
+        row.as_ref().map(rows::user).transpose()
     }
 
     async fn count_users(&self) -> Result<u64, StoreError> {
@@ -753,7 +644,7 @@ impl Store for SqliteStore {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(user_from_row).collect()
+        rows.iter().map(rows::user).collect()
     }
 
     async fn set_user_password(&self, id: &str, password_hash: &str, now_ms: i64) -> Result<(), StoreError> {
@@ -798,17 +689,7 @@ impl Store for SqliteStore {
             .bind(token_hash)
             .fetch_optional(&self.pool)
             .await?;
-        let Some(r) = row else { return Ok(None) };
-        Ok(Some(RefreshRow {
-            id: r.try_get("id")?,
-            user_id: r.try_get("user_id")?,
-            family_id: r.try_get("family_id")?,
-            token_hash: r.try_get("token_hash")?,
-            created_at_ms: r.try_get("created_at")?,
-            expires_at_ms: r.try_get("expires_at")?,
-            used_at_ms: r.try_get("used_at")?,
-            revoked_at_ms: r.try_get("revoked_at")?,
-        }))
+        row.as_ref().map(rows::refresh).transpose()
     }
 
     async fn use_refresh(&self, id: &str, now_ms: i64) -> Result<bool, StoreError> {
@@ -856,7 +737,7 @@ impl Store for SqliteStore {
         .bind(family_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(user_from_row).transpose()
+        row.as_ref().map(rows::user).transpose()
     }
 
     async fn create_api_key(&self, k: &ApiKeyRow) -> Result<(), StoreError> {
@@ -882,13 +763,13 @@ impl Store for SqliteStore {
             .bind(user_id)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(api_key_from_row).collect()
+        rows.iter().map(rows::api_key).collect()
     }
 
     async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError> {
         let row =
             sqlx::query("SELECT * FROM api_keys WHERE key_hash = ?").bind(key_hash).fetch_optional(&self.pool).await?;
-        row.as_ref().map(api_key_from_row).transpose()
+        row.as_ref().map(rows::api_key).transpose()
     }
 
     async fn revoke_api_key(&self, user_id: &str, id: &str, now_ms: i64) -> Result<bool, StoreError> {
@@ -947,15 +828,7 @@ impl Store for SqliteStore {
     async fn line_chat(&self, chat_id: &str) -> Result<Option<LineChatRow>, StoreError> {
         let row =
             sqlx::query("SELECT * FROM line_chats WHERE chat_id = ?").bind(chat_id).fetch_optional(&self.pool).await?;
-        row.map(|r| {
-            Ok(LineChatRow {
-                chat_id: r.try_get("chat_id")?,
-                conversation_id: r.try_get("conversation_id")?,
-                followed: r.try_get::<i64, _>("followed")? != 0,
-                updated_at_ms: r.try_get("updated_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(rows::line_chat).transpose()
     }
 
     async fn line_put_chat(&self, c: &LineChatRow) -> Result<(), StoreError> {
@@ -993,18 +866,7 @@ impl Store for SqliteStore {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(LineFailureRow {
-                    id: r.try_get("id")?,
-                    chat_id: r.try_get("chat_id")?,
-                    operation: r.try_get("operation")?,
-                    status: r.try_get("status")?,
-                    error: r.try_get("error")?,
-                    created_at_ms: r.try_get("created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(rows::line_failure).collect()
     }
 
     async fn export_subjects(&self, subject_ids: &[String]) -> Result<SubjectExport, StoreError> {
@@ -1119,6 +981,10 @@ impl Store for SqliteStore {
         .execute(&self.writer)
         .await?;
         Ok(res.rows_affected() == 1)
+    }
+
+    async fn analytics(&self, since_ms: i64) -> Result<crate::Analytics, StoreError> {
+        SqliteStore::analytics(self, since_ms).await
     }
 
     async fn backup(&self, path: &str) -> Result<(), StoreError> {
@@ -1248,114 +1114,18 @@ fn invitation_row(r: &sqlx::sqlite::SqliteRow) -> Result<InvitationRow, StoreErr
     })
 }
 
+/// What only SQLite has: a file. The behaviour every backend shares is tested
+/// once for all three in `tests/store`.
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ev(payload: EventPayload, at_ms: i64) -> NewEvent {
-        NewEvent { payload, at_ms }
-    }
+    use crate::events::EventPayload;
 
     async fn store(dir: &tempfile::TempDir) -> SqliteStore {
         let url = DatabaseUrl::parse(&format!("sqlite://{}/t.db", dir.path().display())).unwrap();
         let s = SqliteStore::open(&url, &PoolOptions::default()).await.unwrap();
-        let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite")).unwrap().count();
-        assert_eq!(s.migrate().await.unwrap(), files);
-        assert_eq!(s.migrate().await.unwrap(), 0, "migrations are idempotent");
+        s.migrate().await.unwrap();
         s
-    }
-
-    fn turn() -> Vec<NewEvent> {
-        vec![
-            ev(
-                EventPayload::ConversationCreated {
-                    owner_id: "u1".into(),
-                    title: "MNP".into(),
-                    assistant: "default".into(),
-                },
-                1,
-            ),
-            ev(EventPayload::UserMessage { message_id: "m1".into(), content: "予約番号は？".into() }, 2),
-            ev(EventPayload::AssistantStarted { message_id: "m2".into(), model: "gpt".into() }, 3),
-            ev(EventPayload::AssistantDelta { message_id: "m2".into(), text: "十桁の".into() }, 4),
-            ev(EventPayload::AssistantDelta { message_id: "m2".into(), text: "番号です".into() }, 5),
-            ev(
-                EventPayload::AssistantCompleted {
-                    message_id: "m2".into(),
-                    model: "gpt".into(),
-                    finish_reason: "stop".into(),
-                    usage: Usage { prompt_tokens: 7, completion_tokens: 5 },
-                    latency_ms: 42,
-                },
-                6,
-            ),
-        ]
-    }
-
-    #[tokio::test]
-    async fn append_projects_and_replay_rebuilds() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = store(&dir).await;
-        let stored = s.append("c1", 1, &turn()).await.unwrap();
-        assert_eq!(stored.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6]);
-        assert_eq!(s.next_seq("c1").await.unwrap(), 7);
-
-        let msgs = s.messages("u1", "c1").await.unwrap();
-        assert_eq!(msgs.len(), 2);
-        assert_eq!(msgs[1].content, "十桁の番号です");
-        assert_eq!(msgs[1].status, MessageStatus::Complete);
-        assert_eq!(msgs[1].usage, Some(Usage { prompt_tokens: 7, completion_tokens: 5 }));
-        assert!(s.messages("someone-else", "c1").await.unwrap().is_empty(), "owner checked in the query");
-        assert!(s.message("someone-else", "m2").await.unwrap().is_none());
-
-        let before = (s.conversation("u1", "c1").await.unwrap(), s.messages("u1", "c1").await.unwrap());
-        sqlx::query("UPDATE messages SET content = 'garbage'").execute(&s.pool).await.unwrap();
-        let stats = s.replay().await.unwrap();
-        assert_eq!(stats, ReplayStats { events: 6, conversations: 1, messages: 2 });
-        let after = (s.conversation("u1", "c1").await.unwrap(), s.messages("u1", "c1").await.unwrap());
-        assert_eq!(before, after);
-    }
-
-    #[tokio::test]
-    async fn second_writer_of_a_sequence_gets_conflict_and_nothing_changes() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = store(&dir).await;
-        s.append("c1", 1, &turn()[..2]).await.unwrap();
-        let err =
-            s.append("c1", 2, &[ev(EventPayload::ConversationRenamed { title: "x".into() }, 9)]).await.unwrap_err();
-        assert!(matches!(err, StoreError::Conflict { seq: 2, .. }), "{err:?}");
-        assert_eq!(s.conversation("u1", "c1").await.unwrap().unwrap().title, "MNP");
-        assert_eq!(s.read_stream("c1", 0, 100).await.unwrap().len(), 2);
-        assert_eq!(s.read_stream("c1", 1, 100).await.unwrap()[0].seq, 2);
-    }
-
-    #[tokio::test]
-    async fn list_is_paged_by_cursor_and_hides_deleted() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = store(&dir).await;
-        for i in 0..5 {
-            let id = format!("c{i}");
-            s.append(
-                &id,
-                1,
-                &[ev(
-                    EventPayload::ConversationCreated {
-                        owner_id: "u".into(),
-                        title: id.clone(),
-                        assistant: "default".into(),
-                    },
-                    100 + i,
-                )],
-            )
-            .await
-            .unwrap();
-        }
-        s.append("c4", 2, &[ev(EventPayload::ConversationDeleted {}, 200)]).await.unwrap();
-        let page1 = s.list_conversations("u", None, 2).await.unwrap();
-        assert_eq!(page1.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["c3", "c2"]);
-        let last = page1.last().unwrap();
-        let page2 = s.list_conversations("u", Some((last.updated_at_ms, last.id.clone())), 10).await.unwrap();
-        assert_eq!(page2.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["c1", "c0"]);
     }
 
     #[tokio::test]
@@ -1365,5 +1135,38 @@ mod tests {
         s.ping().await.unwrap();
         std::fs::remove_file(dir.path().join("t.db")).unwrap();
         assert!(matches!(s.ping().await, Err(StoreError::Unavailable(_))));
+    }
+
+    /// `secure_delete` overwrites freed pages and the WAL is truncated: erased text
+    /// is in neither file afterwards.
+    #[tokio::test]
+    async fn erased_text_leaves_no_bytes_in_the_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(&dir).await;
+        let secret = "オオサンショウウオの秘密の番号";
+        let events = [
+            NewEvent {
+                payload: EventPayload::ConversationCreated {
+                    owner_id: "u1".into(),
+                    title: "t".into(),
+                    assistant: "default".into(),
+                },
+                at_ms: 1,
+            },
+            NewEvent {
+                payload: EventPayload::UserMessage { message_id: "m1".into(), content: secret.into() },
+                at_ms: 2,
+            },
+        ];
+        s.append("c1", 1, &events).await.unwrap();
+        let files = || -> Vec<u8> {
+            let mut bytes = std::fs::read(dir.path().join("t.db")).unwrap();
+            bytes.extend(std::fs::read(dir.path().join("t.db-wal")).unwrap_or_default());
+            bytes
+        };
+        let contains = |hay: &[u8]| hay.windows(secret.len()).any(|w| w == secret.as_bytes());
+        assert!(contains(&files()), "the text is stored before erasure");
+        s.erase_subjects(&["u1".into()], &[]).await.unwrap();
+        assert!(!contains(&files()), "erased text is still in the database files");
     }
 }

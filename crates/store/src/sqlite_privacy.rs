@@ -2,17 +2,13 @@
 //! (`secure_delete`) and the WAL is truncated afterwards, so erased text does not
 //! linger in free pages or old WAL frames of the file.
 
-use crate::privacy::{AuditFilter, AuditRow, AuditSeal, RowCounts, SubjectExport};
-use crate::{SqliteStore, StoreError};
+use crate::privacy::{
+    Analytics, AuditFilter, AuditRow, AuditSeal, DayStats, EntryUse, Marks, RowCounts, SubjectExport, OWNED, PURGE,
+    SECRET_COLUMNS,
+};
+use crate::{rows, SqliteStore, StoreError};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Column, Row, Sqlite, Transaction, TypeInfo, ValueRef};
-
-/// Columns never exported.
-const SECRET_COLUMNS: [&str; 4] = ["token_hash", "key_hash", "password_hash", "wrapped"];
-
-fn marks(n: usize) -> String {
-    vec!["?"; n].join(", ")
-}
 
 fn row_json(row: &SqliteRow) -> serde_json::Value {
     let mut obj = serde_json::Map::new();
@@ -35,31 +31,6 @@ fn row_json(row: &SqliteRow) -> serde_json::Value {
     serde_json::Value::Object(obj)
 }
 
-/// The statements that select (for export) or delete (for erasure) a subject's
-/// rows: table, and the condition over `?` placeholders repeated per subject list.
-/// `{ids}` is replaced by the placeholders of the subject ids.
-const OWNED: [(&str, &str); 13] = [
-    // The invitation this person used names their email.
-    ("invitations", "used_by IN ({ids})"),
-    ("user_identities", "user_id IN ({ids})"),
-    // The keys first: even a row that survived would be unreadable (crypto-shredding).
-    ("data_keys", "owner_id IN ({ids})"),
-    ("events", "stream_id IN (SELECT id FROM conversations WHERE owner_id IN ({ids}))"),
-    ("messages", "conversation_id IN (SELECT id FROM conversations WHERE owner_id IN ({ids}))"),
-    // Usage of the subjects' API keys, before the keys themselves go.
-    (
-        "token_usage",
-        "subject_id IN ({ids}) OR subject_id IN (SELECT 'key:' || id FROM api_keys WHERE user_id IN ({ids}))",
-    ),
-    ("conversations", "owner_id IN ({ids})"),
-    ("sessions", "subject_id IN ({ids})"),
-    ("refresh_tokens", "user_id IN ({ids})"),
-    ("api_keys", "user_id IN ({ids})"),
-    ("line_chats", "'line:' || chat_id IN ({ids})"),
-    ("consents", "subject_id IN ({ids})"),
-    ("users", "id IN ({ids})"),
-];
-
 impl SqliteStore {
     pub(crate) async fn export_subjects(&self, ids: &[String]) -> Result<SubjectExport, StoreError> {
         let mut out = SubjectExport::default();
@@ -68,8 +39,8 @@ impl SqliteStore {
         }
         let mut conn = self.pool.acquire().await?;
         for (table, cond) in OWNED {
-            let n = cond.matches("{ids}").count();
-            let sql = format!("SELECT * FROM {table} WHERE {}", cond.replace("{ids}", &marks(ids.len())));
+            let (cond, n) = Marks::Question.expand(cond, "ids", ids.len());
+            let sql = format!("SELECT * FROM {table} WHERE {cond}");
             let mut q = sqlx::query(&sql);
             for _ in 0..n {
                 for id in ids {
@@ -95,8 +66,8 @@ impl SqliteStore {
         }
         let mut tx = self.writer.begin().await?;
         for (table, cond) in OWNED {
-            let n = cond.matches("{ids}").count();
-            let sql = format!("DELETE FROM {table} WHERE {}", cond.replace("{ids}", &marks(ids.len())));
+            let (cond, n) = Marks::Question.expand(cond, "ids", ids.len());
+            let sql = format!("DELETE FROM {table} WHERE {cond}");
             let mut q = sqlx::query(&sql);
             for _ in 0..n {
                 for id in ids {
@@ -106,7 +77,8 @@ impl SqliteStore {
             counts.add(table, q.execute(&mut *tx).await?.rows_affected());
         }
         for chunk in unanswered_keys.chunks(200) {
-            let sql = format!("DELETE FROM unanswered_questions WHERE normalized IN ({})", marks(chunk.len()));
+            let (cond, _) = Marks::Question.expand("normalized IN ({keys})", "keys", chunk.len());
+            let sql = format!("DELETE FROM unanswered_questions WHERE {cond}");
             let mut q = sqlx::query(&sql);
             for k in chunk {
                 q = q.bind(k);
@@ -122,23 +94,11 @@ impl SqliteStore {
     /// messages) last active before it, expired sessions and refresh tokens, old
     /// usage counters, webhook ids and unanswered questions. `dry_run` counts only.
     pub(crate) async fn purge(&self, cutoff_ms: i64, now_ms: i64, dry_run: bool) -> Result<RowCounts, StoreError> {
-        let cutoff_day = cutoff_ms.div_euclid(86_400_000);
-        let old = "SELECT id FROM conversations WHERE updated_at < ?1";
-        let plan: [(&str, String, i64); 10] = [
-            ("data_keys", format!("stream_id IN ({old})"), cutoff_ms),
-            ("events", format!("stream_id IN ({old})"), cutoff_ms),
-            ("messages", format!("conversation_id IN ({old})"), cutoff_ms),
-            ("line_chats", format!("conversation_id IN ({old})"), cutoff_ms),
-            ("conversations", "updated_at < ?1".into(), cutoff_ms),
-            ("sessions", "expires_at < ?1".into(), now_ms),
-            ("refresh_tokens", "expires_at < ?1".into(), now_ms),
-            ("token_usage", "day < ?1".into(), cutoff_day),
-            ("line_webhook_events", "received_at < ?1".into(), cutoff_ms),
-            ("unanswered_questions", "last_seen < ?1".into(), cutoff_ms),
-        ];
         let mut counts = RowCounts::default();
         let mut tx: Transaction<'_, Sqlite> = self.writer.begin().await?;
-        for (table, cond, arg) in &plan {
+        for (table, cond, arg) in PURGE {
+            let (cond, _) = Marks::Question.expand(cond, "arg", 1);
+            let arg = arg.value(cutoff_ms, now_ms);
             let n = if dry_run {
                 let sql = format!("SELECT COUNT(*) FROM {table} WHERE {cond}");
                 sqlx::query_scalar::<_, i64>(&sql).bind(arg).fetch_one(&mut *tx).await? as u64
@@ -160,7 +120,10 @@ impl SqliteStore {
     }
 
     pub(crate) async fn audit_append(&self, seal: AuditSeal) -> Result<AuditRow, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        // IMMEDIATE: take the write lock before reading the head, so another process
+        // on the same file (the CLI next to the server) waits its turn instead of
+        // failing to upgrade its read lock ("database is locked").
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let last: Option<(i64, String)> = sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut *tx)
             .await?;
@@ -198,7 +161,7 @@ impl SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(audit_row).collect()
+        rows.iter().map(rows::audit).collect()
     }
 
     pub(crate) async fn audit_range(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRow>, StoreError> {
@@ -207,7 +170,60 @@ impl SqliteStore {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(audit_row).collect()
+        rows.iter().map(rows::audit).collect()
+    }
+
+    pub(crate) async fn analytics(&self, since_ms: i64) -> Result<Analytics, StoreError> {
+        // A hand-off is a knowledge-base answer without a source.
+        const HANDOFF: &str = "(m.model = 'knowledge-base' AND (m.sources IS NULL OR m.sources = '[]'))";
+        let sql = format!(
+            "SELECT m.created_at / 86400000 AS day,
+                    COUNT(DISTINCT m.conversation_id) AS conversations,
+                    COUNT(*) AS messages,
+                    SUM(CASE WHEN m.role = 'assistant' AND m.status = 'complete' AND NOT {HANDOFF} THEN 1 ELSE 0 END) AS answered,
+                    SUM(CASE WHEN m.role = 'assistant' AND (m.status IN ('failed', 'interrupted')
+                         OR (m.status = 'complete' AND {HANDOFF})) THEN 1 ELSE 0 END) AS unanswered,
+                    SUM(COALESCE(m.prompt_tokens, 0) + COALESCE(m.completion_tokens, 0)) AS tokens
+             FROM messages m WHERE m.created_at >= ? GROUP BY day ORDER BY day"
+        );
+        let rows = sqlx::query(&sql).bind(since_ms).fetch_all(&self.pool).await?;
+        let days = rows
+            .iter()
+            .map(|r| {
+                Ok(DayStats {
+                    day: r.try_get("day")?,
+                    conversations: r.try_get("conversations")?,
+                    messages: r.try_get("messages")?,
+                    answered: r.try_get("answered")?,
+                    unanswered: r.try_get("unanswered")?,
+                    tokens: r.try_get("tokens")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let rows = sqlx::query(
+            // A subquery: in `GROUP BY id` over `messages`, `id` would be the message id.
+            "SELECT id, MAX(kb) AS kb, MAX(question) AS question, COUNT(*) AS n FROM (
+               SELECT json_extract(sources, '$[0].id') AS id, json_extract(sources, '$[0].kb') AS kb,
+                      json_extract(sources, '$[0].question') AS question
+               FROM messages
+               WHERE role = 'assistant' AND created_at >= ? AND sources IS NOT NULL AND sources != '[]'
+             ) top WHERE id IS NOT NULL GROUP BY id ORDER BY n DESC, id LIMIT 10",
+        )
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        let top_entries = rows
+            .iter()
+            .map(|r| {
+                Ok(EntryUse {
+                    id: r.try_get("id")?,
+                    kb: r.try_get::<Option<String>, _>("kb")?.unwrap_or_default(),
+                    question: r.try_get::<Option<String>, _>("question")?.unwrap_or_default(),
+                    count: r.try_get("n")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Analytics { days, top_entries })
     }
 
     /// Move the WAL into the database and empty it, so old page images go too.
@@ -216,22 +232,4 @@ impl SqliteStore {
             tracing::warn!(error = %e, "WAL checkpoint after a deletion failed");
         }
     }
-}
-
-fn audit_row(r: &SqliteRow) -> Result<AuditRow, StoreError> {
-    let details: String = r.try_get("details")?;
-    Ok(AuditRow {
-        seq: r.try_get("seq")?,
-        at: r.try_get("at")?,
-        actor: r.try_get("actor")?,
-        action: r.try_get("action")?,
-        target: r.try_get("target")?,
-        ip: r.try_get("ip")?,
-        user_agent: r.try_get("user_agent")?,
-        request_id: r.try_get("request_id")?,
-        // A record whose details are not JSON was edited; verification will say so.
-        details: serde_json::from_str(&details).unwrap_or(serde_json::Value::String(details)),
-        prev_hash: r.try_get("prev_hash")?,
-        hash: r.try_get("hash")?,
-    })
 }

@@ -459,14 +459,20 @@ impl Config {
         })
     }
 
-    /// The directory the data lives in (for the disk check).
-    pub fn data_dir(&self) -> PathBuf {
-        self.database
-            .url
-            .sqlite_path()
-            .and_then(|p| Path::new(p).parent().map(Path::to_path_buf))
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or_else(|| PathBuf::from("."))
+    /// The directory the data lives in (for the disk check); `None` when the
+    /// database is a server (PostgreSQL, MySQL): its disk is not ours to watch.
+    pub fn data_dir(&self) -> Option<PathBuf> {
+        if self.database.url.backend() != tenmon_store::Backend::Sqlite {
+            return None;
+        }
+        Some(
+            self.database
+                .url
+                .sqlite_path()
+                .and_then(|p| Path::new(p).parent().map(Path::to_path_buf))
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or_else(|| PathBuf::from(".")),
+        )
     }
 
     /// Settings for tests: in a temp database, quiet logs.

@@ -12,6 +12,7 @@ use tenmon_store::{AuditFilter, AuditRow};
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// e.g. `auth.login`, `auth.login_failed`, `kb.entry_updated`.
     pub action: Option<String>,

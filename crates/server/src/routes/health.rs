@@ -108,8 +108,8 @@ fn memory_check() -> Check {
     c
 }
 
-fn disk_check(state: &AppState) -> Check {
-    match system::disk_space(&state.config.data_dir()) {
+fn disk_check(state: &AppState, dir: &std::path::Path) -> Check {
+    match system::disk_space(dir) {
         Ok((free, total)) => {
             let low = free < state.config.health.disk_min_free_bytes;
             let mut c = Check::new(if low { Status::Degraded } else { Status::Ok }, false);
@@ -135,7 +135,10 @@ pub async fn report(state: &AppState, all: bool) -> (StatusCode, HealthReport) {
     checks.insert("database".to_string(), database_check(state).await);
     if all {
         checks.insert("memory".to_string(), memory_check());
-        checks.insert("disk".to_string(), disk_check(state));
+        // Only where the database is a local file.
+        if let Some(dir) = state.config.data_dir() {
+            checks.insert("disk".to_string(), disk_check(state, &dir));
+        }
     }
     let failing: Vec<&str> =
         checks.iter().filter(|(_, c)| c.status == Status::Error && c.required).map(|(k, _)| k.as_str()).collect();

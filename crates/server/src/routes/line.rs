@@ -54,6 +54,7 @@ pub async fn webhook(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FailuresQuery {
     /// At most this many, newest first (default 50, at most 500).
     pub limit: Option<u32>,

@@ -1,6 +1,7 @@
 //! HTTP handlers: thin, one file per area.
 
 pub mod admin;
+pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;

@@ -47,6 +47,7 @@ pub async fn providers(State(state): State<AppState>) -> Json<Providers> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LoginQuery {
     /// A path on this site to return to after login (default /chat).
     pub return_to: Option<String>,
@@ -95,6 +96,7 @@ pub async fn login(State(state): State<AppState>, ApiQuery(q): ApiQuery<LoginQue
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallbackQuery {
     pub code: Option<String>,
     pub state: Option<String>,

@@ -222,3 +222,40 @@ async fn synonyms_are_editable_and_checked() {
     assert_eq!(body["error"]["rows"][0]["line"], 2);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_dashboard_counts_days_answers_hand_offs_top_entries_and_ttft() {
+    let model = tenmon_test_support::FakeOpenAi::start_with(tenmon_test_support::Behavior::reply("回答です。")).await;
+    let app = TestApp::spawn_with(|c| {
+        operator(c);
+        crate::helpers::use_fakes(c, &[&model]);
+    })
+    .await;
+    let guest = app.session().await;
+    for (message, assistant) in [
+        ("MNP予約番号とは何ですか", "mnp-support"),
+        ("MNP予約番号の有効期限は？", "mnp-support"),
+        ("全然関係ない質問ダチョウ", "mnp-support"),
+        ("こんにちは", "default"),
+    ] {
+        let res = app.post_json("/api/chat", &guest, json!({"message": message, "assistant": assistant})).await;
+        assert_eq!(res.status(), 200);
+    }
+    let view: serde_json::Value = app.get_auth("/api/admin/analytics?days=7", KEY).await.json().await.unwrap();
+    let days = view["days"].as_array().unwrap();
+    assert_eq!(days.len(), 7, "every day of the range");
+    let today = days.last().unwrap();
+    assert_eq!(today["conversations"], 4);
+    assert_eq!(today["messages"], 8);
+    assert_eq!(today["answered"], 3, "{today}");
+    assert_eq!(today["unanswered"], 1, "the hand-off: {today}");
+    assert!(today["tokens"].as_i64().unwrap() > 0);
+    assert!(days[0]["messages"] == 0);
+    let top = view["top_entries"].as_array().unwrap();
+    assert!(!top.is_empty() && top[0]["count"].as_i64().unwrap() >= 1, "{view}");
+    assert!(top[0]["question"].as_str().unwrap().contains("予約番号"));
+    assert!(view["ttft_ms"]["p50"].as_f64().unwrap() >= 0.0);
+    assert!(view["ttft_ms"]["p95"].as_f64().unwrap() >= view["ttft_ms"]["p50"].as_f64().unwrap());
+    assert_eq!(app.get_auth("/api/admin/analytics", &guest).await.status(), 403);
+    assert_eq!(app.get_auth("/api/admin/analytics?days=0", KEY).await.status(), 422);
+}

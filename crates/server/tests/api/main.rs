@@ -21,3 +21,4 @@ mod openai_compat;
 mod openapi;
 mod privacy;
 mod shutdown;
+mod web;

@@ -1,0 +1,452 @@
+// End-to-end tests: the built UI (web/dist) in Debian's Chromium against the real
+// server and the fake OpenAI upstream. One process, node's own test runner.
+//   npm run build && npm run e2e
+// Env: TENMON_ARK_BIN, TENMON_FAKE_OPENAI_BIN (default: ~/.cache/tenmon-ark/target/debug/…),
+// CHROMIUM_PATH (default /usr/bin/chromium). Screenshots go to e2e/artifacts/.
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import {
+  ADMIN,
+  ARTIFACTS,
+  DIST,
+  axeViolations,
+  freePort,
+  launchBrowser,
+  servesUi,
+  startFake,
+  startServer,
+  startUiProxy,
+  startWidgetHost,
+  stopAll,
+} from "./harness.mjs";
+
+const JA_ANSWER =
+  "MNP予約番号は、現在ご契約中の携帯電話会社で発行できる10桁の番号です。有効期限は発行日を含めて15日間で、その間に乗り換え先でお手続きください。";
+const SLOW_ANSWER = "ゆっくり届く長い回答です。".repeat(12) + "ここで終わりです。";
+const XSS_ANSWER =
+  "注意してください: <img src=x onerror=window.__xss=1> そして\n\n<script>window.__xss=1</script>\n\nどちらも文字として表示されます。";
+
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+/** @type {{ base: string, app: string }} */
+let A; // fast answers; the widget's server
+let B; // slow answers, for stopping
+let C; // an answer with HTML in it
+let hostOrigin;
+let browser;
+const closers = [];
+
+async function withUi(server, corsOrigin) {
+  if (await servesUi(server.base)) return { ...server, app: server.base, proxied: false };
+  const proxy = await startUiProxy(server.base, corsOrigin);
+  closers.push(proxy.close);
+  return { ...server, app: proxy.base, proxied: true };
+}
+
+before(async () => {
+  if (!existsSync(join(DIST, "index.html")) || !existsSync(join(DIST, "widget.js"))) {
+    throw new Error("web/dist is missing: run `npm run build` first");
+  }
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const hostPort = await freePort();
+  // "localhost" vs "127.0.0.1": another site, as a customer's page would be.
+  hostOrigin = `http://localhost:${hostPort}`;
+  const [fa, fb, fc] = await Promise.all([
+    startFake({ delayMs: 30, answer: JA_ANSWER }),
+    startFake({ delayMs: 200, answer: SLOW_ANSWER }),
+    startFake({ delayMs: 5, answer: XSS_ANSWER }),
+  ]);
+  const [sa, sb, sc] = await Promise.all([
+    startServer({ fakeUrl: fa.url, corsOrigin: hostOrigin }),
+    startServer({ fakeUrl: fb.url }),
+    // This one asks for consent to its privacy notice before the first turn.
+    startServer({ fakeUrl: fc.url, env: { GDPR_COMPLIANCE: "true" } }),
+  ]);
+  A = await withUi(sa, hostOrigin);
+  B = await withUi(sb);
+  C = await withUi(sc);
+  if (A.proxied) {
+    console.log("# NOTE: the server does not serve web/dist itself; a stand-in proxy serves the UI for these tests");
+  }
+  closers.push((await startWidgetHost(A.app, hostPort)).close);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  for (const close of closers) await close();
+  await stopAll();
+  for (const s of [A, B, C]) s?.cleanup?.();
+});
+
+/** A fresh browser context (its own cookies: a new guest) and a page in it. */
+async function newPage({ locale = "ja", viewport = DESKTOP, theme, init, bypassCSP = false } = {}) {
+  const context = await browser.newContext({ viewport, locale: locale === "ja" ? "ja-JP" : "en-US", bypassCSP });
+  await context.addInitScript(
+    ([lang, th]) => {
+      try {
+        localStorage.setItem("tenmon.lang", lang);
+        if (th) localStorage.setItem("tenmon.theme", th);
+      } catch {}
+    },
+    [locale, theme ?? null],
+  );
+  if (init) await context.addInitScript(init);
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.assertNoErrors = () => assert.deepEqual(errors, [], "uncaught errors in the page");
+  return page;
+}
+
+async function send(page, text) {
+  const box = page.getByRole("textbox", { name: "メッセージ" });
+  await box.fill(text);
+  await box.press("Enter");
+}
+
+const lastAnswer = ".msg-assistant:last-child .markdown";
+
+async function answerText(page) {
+  return (await page.locator(lastAnswer).textContent())?.trim() ?? "";
+}
+
+describe("chat", () => {
+  test("a Japanese question's answer streams in, then the history survives a reload", async () => {
+    const page = await newPage();
+    await page.goto(`${A.app}/chat`);
+    await page.evaluate(() => {
+      window.__snapshots = [];
+      new MutationObserver(() => {
+        const el = document.querySelector(".msg-assistant:last-child .markdown");
+        if (el) window.__snapshots.push(el.textContent ?? "");
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    await send(page, "MNP予約番号の有効期限を教えてください");
+    await page.waitForFunction((full) => document.querySelector(".msg-assistant:last-child .markdown")?.textContent?.includes(full), JA_ANSWER);
+    const snapshots = await page.evaluate(() => window.__snapshots);
+    const partial = snapshots.filter((s) => s.length > 0 && s.length < JA_ANSWER.length);
+    assert.ok(partial.length >= 2, `expected partial states, saw ${JSON.stringify(snapshots.slice(0, 5))}`);
+    for (const s of partial) assert.ok(JA_ANSWER.startsWith(s), `a partial answer is a prefix: ${s}`);
+    await page.waitForURL(/\/chat\/[0-9a-f-]{36}$/);
+
+    await page.reload();
+    await page.waitForSelector(lastAnswer);
+    assert.equal(await answerText(page), JA_ANSWER);
+    assert.equal((await page.locator(".msg-user .bubble").textContent())?.trim(), "MNP予約番号の有効期限を教えてください");
+    await page.getByRole("navigation", { name: "会話一覧" }).getByRole("link", { name: /MNP予約番号の有効期限/ }).waitFor();
+    page.assertNoErrors();
+    await page.context().close();
+  });
+
+  test("stop keeps the partial answer, also after a reload", async () => {
+    const page = await newPage();
+    await page.goto(`${B.app}/chat`);
+    await send(page, "長い説明をお願いします");
+    await page.waitForFunction((sel) => (document.querySelector(sel)?.textContent?.length ?? 0) >= 8, lastAnswer);
+    await page.getByRole("button", { name: "停止" }).click();
+    await page.locator(".msg-assistant:last-child .msg-note").waitFor();
+    const partial = await answerText(page);
+    assert.ok(partial.length > 0 && partial.length < SLOW_ANSWER.length, `partial: ${partial}`);
+    assert.ok(SLOW_ANSWER.startsWith(partial));
+    await page.waitForTimeout(1000);
+    assert.equal(await answerText(page), partial, "no text after stopping");
+    await page.getByRole("button", { name: "送信" }).waitFor();
+
+    await page.reload();
+    await page.waitForSelector(lastAnswer);
+    assert.equal(await answerText(page), partial);
+    await page.locator(".msg-assistant:last-child .msg-note").waitFor();
+    page.assertNoErrors();
+    await page.context().close();
+  });
+
+  test("a source chip opens its FAQ entry", async () => {
+    const page = await newPage();
+    await page.goto(`${A.app}/chat?assistant=mnp-support`);
+    assert.equal(await page.getByLabel("アシスタント").inputValue(), "mnp-support");
+    await send(page, "MNP予約番号とは何ですか");
+    const chip = page.locator(".msg-assistant:last-child .chip").first();
+    await chip.waitFor();
+    await page.waitForFunction((full) => document.querySelector(".msg-assistant:last-child .markdown")?.textContent?.includes(full), JA_ANSWER);
+    await chip.click();
+    const dialog = page.getByRole("dialog");
+    await dialog.waitFor();
+    const title = (await dialog.getByRole("heading").textContent()) ?? "";
+    assert.match(title, /MNP|予約番号/);
+    await dialog.locator(".markdown").waitFor();
+    assert.ok(((await dialog.locator(".markdown").textContent()) ?? "").length > 10);
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
+    page.assertNoErrors();
+    await page.context().close();
+  });
+
+  test("after consent, HTML in an answer renders as text and runs nothing, also from stored history", async () => {
+    const page = await newPage();
+    await page.goto(`${C.app}/chat`);
+    await page.getByRole("button", { name: "同意して始める" }).click();
+    await page.getByRole("button", { name: "同意して始める" }).waitFor({ state: "detached" });
+    await send(page, "危険な文字列を表示して");
+    await page.waitForFunction(() => document.querySelector(".msg-assistant:last-child .msg-actions") !== null);
+    const check = async () => {
+      const r = await page.evaluate(() => ({
+        xss: window.__xss,
+        elements: document.querySelectorAll(".messages img, .messages script, .messages iframe").length,
+        text: document.querySelector(".msg-assistant:last-child .markdown")?.textContent ?? "",
+      }));
+      assert.equal(r.xss, undefined);
+      assert.equal(r.elements, 0);
+      assert.ok(r.text.includes("<img src=x onerror=window.__xss=1>"), r.text);
+      assert.ok(r.text.includes("<script>window.__xss=1</script>"), r.text);
+    };
+    await check();
+    await page.waitForURL(/\/chat\/[0-9a-f-]{36}$/);
+    await page.reload();
+    await page.waitForSelector(lastAnswer);
+    await check();
+    page.assertNoErrors();
+    await page.context().close();
+  });
+});
+
+describe("accounts", () => {
+  test("sign up, log out, log in again", async () => {
+    const page = await newPage();
+    const email = `user-${Date.now()}@example.com`;
+    const password = "correct-horse-battery";
+    await page.goto(`${A.app}/signup`);
+    await page.getByLabel("表示名（任意）").fill("テスト花子");
+    await page.getByLabel("メールアドレス").fill(email);
+    await page.getByLabel("パスワード", { exact: true }).fill(password);
+    await page.getByRole("button", { name: "アカウントを作成" }).click();
+    await page.waitForURL(/\/chat$/);
+    await page.getByText("テスト花子").waitFor();
+
+    await page.getByRole("button", { name: "ログアウト" }).click();
+    await page.getByRole("link", { name: "ログイン" }).waitFor();
+    const me = await page.evaluate(async () => (await fetch("/api/me")).status);
+    assert.equal(me, 401);
+
+    await page.goto(`${A.app}/login`);
+    await page.getByLabel("メールアドレス").fill(email);
+    await page.getByLabel("パスワード", { exact: true }).fill("wrong-password-123");
+    await page.getByRole("button", { name: "ログイン" }).last().click();
+    await page.getByRole("alert").getByText("メールアドレスまたはパスワードが違います。").waitFor();
+    await page.getByLabel("パスワード", { exact: true }).fill(password);
+    await page.locator("form").getByRole("button", { name: "ログイン" }).click();
+    await page.waitForURL(/\/chat$/);
+    await page.getByText("テスト花子").waitFor();
+    page.assertNoErrors();
+    await page.context().close();
+  });
+
+  test("settings: export my data, then delete my account with a typed confirmation", async () => {
+    const page = await newPage();
+    const email = `erase-${Date.now()}@example.com`;
+    await page.goto(`${A.app}/signup`);
+    await page.getByLabel("メールアドレス").fill(email);
+    await page.getByLabel("パスワード", { exact: true }).fill("correct-horse-battery");
+    await page.getByRole("button", { name: "アカウントを作成" }).click();
+    await page.waitForURL(/\/chat$/);
+    await page.goto(`${A.app}/settings`);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "書き出す" }).click()]);
+    const file = await download.path();
+    const { readFileSync } = await import("node:fs");
+    assert.equal(typeof JSON.parse(readFileSync(file, "utf8")), "object");
+
+    const erase = page.getByRole("button", { name: "アカウントを削除" });
+    assert.equal(await erase.isDisabled(), true);
+    await page.getByLabel(/確認のため/).fill(email);
+    await erase.click();
+    await page.getByRole("dialog").getByRole("button", { name: "アカウントを削除" }).click();
+    await page.waitForURL(`${A.app}/`);
+    const me = await page.evaluate(async () => (await fetch("/api/me")).status);
+    assert.equal(me, 401);
+    const login = await fetch(`${A.base}/api/auth/login`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email, password: "correct-horse-battery" }),
+    });
+    assert.equal(login.status, 401, "the account is gone");
+    page.assertNoErrors();
+    await page.context().close();
+  });
+
+  test("a guest sees a friendly 403 on /admin", async () => {
+    const page = await newPage();
+    await page.goto(`${A.app}/admin`);
+    await page.getByRole("heading", { name: "このページは表示できません" }).waitFor();
+    await page.context().close();
+  });
+
+  test("the admin adds a knowledge-base entry and public search finds it", async () => {
+    const page = await newPage();
+    await page.goto(`${A.app}/login?next=/admin/kb`);
+    await page.getByLabel("メールアドレス").fill(ADMIN.email);
+    await page.getByLabel("パスワード", { exact: true }).fill(ADMIN.password);
+    await page.locator("form").getByRole("button", { name: "ログイン" }).click();
+    await page.waitForURL(/\/admin\/kb$/);
+    await page.locator(".kb-tab table tbody tr").first().waitFor();
+    await page.getByRole("button", { name: "項目を追加" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("項目 ID").fill("e2e-yuzu");
+    await dialog.getByLabel("質問").first().fill("柚子ポン酢の特典はありますか");
+    await dialog.getByLabel("回答", { exact: true }).fill("はい、乗り換えのお客さまに柚子ポン酢を一本お送りします。");
+    await dialog.getByLabel("キーワード").fill("柚子ポン酢, 特典");
+    await dialog.getByRole("button", { name: "保存" }).click();
+    await dialog.waitFor({ state: "detached" });
+    await page.getByLabel("項目を検索").fill("柚子");
+    await page.getByRole("cell", { name: "柚子ポン酢の特典はありますか" }).waitFor();
+
+    const r = await fetch(`${A.base}/api/kb/search?q=${encodeURIComponent("柚子ポン酢の特典")}`);
+    const body = await r.json();
+    assert.equal(body.results[0]?.id, "e2e-yuzu", JSON.stringify(body));
+    page.assertNoErrors();
+    await page.context().close();
+  });
+});
+
+describe("widget", () => {
+  test("embeds on another site and answers a Japanese question in its iframe", async () => {
+    const size = statSync(join(DIST, "widget.js")).size;
+    assert.ok(size < 10 * 1024, `widget.js is ${size} bytes`);
+    const page = await newPage();
+    await page.goto(hostOrigin);
+    await page.waitForFunction(() => document.querySelector("tenmon-ark-widget") !== null);
+    assert.equal(await page.evaluate(() => document.querySelector("tenmon-ark-widget").shadowRoot), null, "closed shadow root");
+    // Inside a closed shadow root: reach the bubble the way a person does.
+    await page.mouse.click(DESKTOP.width - 50, DESKTOP.height - 50);
+    await page.waitForFunction(() => document.querySelector("iframe") === null); // not in the light DOM
+    let frame;
+    for (let i = 0; i < 100 && !frame; i++) {
+      frame = page.frames().find((f) => f.url().includes("/widget?assistant=mnp-support"));
+      if (!frame) await page.waitForTimeout(100);
+    }
+    assert.ok(frame, "the widget iframe loaded");
+    const box = frame.getByRole("textbox", { name: "メッセージ" });
+    await box.waitFor();
+    await box.fill("MNP予約番号とは何ですか");
+    await box.press("Enter");
+    await frame.waitForFunction((full) => document.querySelector(".msg-assistant:last-child .markdown")?.textContent?.includes(full), JA_ANSWER);
+    await frame.locator(".chip").first().waitFor();
+    if (!A.proxied) {
+      const r = await fetch(`${A.base}/widget?assistant=mnp-support`);
+      assert.match(r.headers.get("content-security-policy") ?? "", new RegExp(`frame-ancestors 'self' ${hostOrigin}`));
+      assert.equal(r.headers.get("x-frame-options"), null);
+    }
+    page.assertNoErrors();
+    await page.context().close();
+  });
+});
+
+describe("home", () => {
+  test("the drone is off, with no AudioContext, until the toggle is clicked", async () => {
+    const page = await newPage({
+      init: () => {
+        const Original = window.AudioContext;
+        window.__audioContexts = 0;
+        window.AudioContext = class extends Original {
+          constructor(...args) {
+            super(...args);
+            window.__audioContexts++;
+          }
+        };
+      },
+    });
+    await page.goto(`${A.app}/`);
+    await page.waitForFunction(() => (window.__tenmonCoreFrames?.() ?? 0) > 10);
+    assert.equal(await page.evaluate(() => window.__tenmonAudioState), "off");
+    assert.equal(await page.evaluate(() => window.__audioContexts), 0);
+    const toggle = page.getByRole("button", { name: "サウンド" });
+    assert.equal(await toggle.getAttribute("aria-pressed"), "false");
+    await toggle.click();
+    await page.waitForFunction(() => window.__tenmonAudioState === "running", null, { timeout: 5000 });
+    assert.equal(await toggle.getAttribute("aria-pressed"), "true");
+    assert.equal(await page.evaluate(() => window.__audioContexts), 1);
+    await toggle.click();
+    assert.equal(await page.evaluate(() => window.__tenmonAudioState), "off");
+    page.assertNoErrors();
+    await page.context().close();
+  });
+
+  test("with reduced motion the core is one still frame", async () => {
+    const page = await newPage();
+    await page.emulateMedia({ reducedMotion: "reduce" });
+    await page.goto(`${A.app}/`);
+    await page.waitForFunction(() => typeof window.__tenmonCoreFrames === "function");
+    await page.waitForTimeout(500);
+    assert.equal(await page.evaluate(() => window.__tenmonCoreFrames()), 0, "no animation frames");
+    const lit = await page.evaluate(() => {
+      const c = document.querySelector("canvas.core-canvas");
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let bright = 0;
+      for (let i = 0; i < d.length; i += 4 * 97) if (d[i] + d[i + 1] + d[i + 2] > 200) bright++;
+      return bright;
+    });
+    assert.ok(lit > 20, `the still frame shows the core (${lit} bright samples)`);
+    await page.context().close();
+  });
+});
+
+describe("every page", () => {
+  const pages = [
+    ["home", "/"],
+    ["chat", "/chat"],
+    ["login", "/login"],
+    ["signup", "/signup"],
+    ["settings", "/settings"],
+    ["admin-kb", "/admin/kb", true],
+    ["admin-unanswered", "/admin/unanswered", true],
+    ["admin-users", "/admin/users", true],
+    ["admin-keys", "/admin/keys", true],
+    ["admin-audit", "/admin/audit", true],
+    ["admin-analytics", "/admin/analytics", true],
+    ["widget", "/widget?assistant=mnp-support"],
+    ["not-found", "/no-such-page"],
+  ];
+  const variants = [
+    { locale: "ja", viewport: DESKTOP, size: "desktop" },
+    { locale: "ja", viewport: PHONE, size: "phone" },
+    { locale: "en", viewport: DESKTOP, size: "desktop" },
+    { locale: "en", viewport: PHONE, size: "phone" },
+    { locale: "ja", viewport: DESKTOP, size: "desktop", theme: "dark" },
+  ];
+  for (const v of variants) {
+    const label = `${v.locale}-${v.size}${v.theme ? `-${v.theme}` : ""}`;
+    test(`screenshots and axe (${label})`, async () => {
+      // The CSP (script-src 'self') would refuse axe's injected script; these
+      // contexts only look, the XSS tests above run with the CSP on.
+      const page = await newPage({ ...v, bypassCSP: true });
+      // A conversation so the chat has something to show.
+      await page.goto(`${A.app}/chat`);
+      await page.getByRole("textbox").fill(v.locale === "ja" ? "MNPとは何ですか" : "What is MNP?");
+      await page.getByRole("textbox").press("Enter");
+      await page.waitForFunction(() => document.querySelector(".msg-assistant:last-child .msg-actions") !== null);
+      const problems = [];
+      let loggedIn = false;
+      for (const [name, path, admin] of pages) {
+        if (admin && !loggedIn) {
+          const r = await page.request.post(`${A.app}/api/auth/login`, { data: ADMIN });
+          assert.equal(r.status(), 200);
+          loggedIn = true;
+        }
+        await page.goto(`${A.app}${path}`);
+        await page.waitForLoadState("networkidle");
+        await page.waitForFunction(() => !document.querySelector(".page-loading"));
+        if (name === "chat") await page.waitForSelector(".conv-link", { state: "attached" });
+        if (name === "home") await page.waitForTimeout(400);
+        await page.screenshot({ path: join(ARTIFACTS, `${name}-${label}.png`) });
+        const violations = await axeViolations(page);
+        if (violations.length) problems.push({ page: name, violations });
+      }
+      assert.deepEqual(problems, [], JSON.stringify(problems, null, 1));
+      page.assertNoErrors();
+      await page.context().close();
+    });
+  }
+});
