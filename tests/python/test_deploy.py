@@ -191,3 +191,49 @@ def test_the_first_sse_delta_passes_nginx_before_the_upstream_finishes(slow_stac
     # everything at the end.
     assert done > 1.0, done
     assert first_delta < done / 3, (first_delta, done)
+
+
+def test_socket_io_upgrades_to_websocket_through_nginx(slow_stack):
+    """The nginx site forwards the WebSocket upgrade for /api/socket.io/ (Engine.IO
+    v4 handshake), and the server speaks the protocol's first frame over it."""
+    import base64
+
+    server, nginx = slow_stack
+    nginx.start()
+    key = base64.b64encode(os.urandom(16)).decode()
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    raw = socket.create_connection(("127.0.0.1", nginx.https_port), timeout=10)
+    tls = ctx.wrap_socket(raw, server_hostname="localhost")
+    request = (
+        "GET /api/socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+        "Host: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    tls.sendall(request.encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = tls.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101"), head
+    assert b"upgrade: websocket" in head.lower()
+    # The first WebSocket frame is Engine.IO's "open" packet: a text frame "0{...}".
+    while len(rest) < 2:
+        rest += tls.recv(4096)
+    assert rest[0] & 0x0F == 0x1, "a text frame"
+    length = rest[1] & 0x7F
+    offset = 2
+    if length == 126:
+        while len(rest) < 4:
+            rest += tls.recv(4096)
+        length = int.from_bytes(rest[2:4], "big")
+        offset = 4
+    while len(rest) < offset + length:
+        rest += tls.recv(4096)
+    payload = rest[offset:offset + length].decode()
+    assert payload.startswith("0{") and '"sid"' in payload, payload
+    tls.close()

@@ -15,6 +15,7 @@ pub mod oidc;
 pub mod privacy;
 pub mod quota;
 pub mod ratelimit;
+pub mod realtime;
 pub mod router;
 pub mod routes;
 pub mod serve;

@@ -156,6 +156,8 @@ pub fn build(state: AppState) -> Router {
         router = router.layer(layer);
     }
     router = router.layer(mw::map_response(security::allow_marked_frames));
+    // Socket.IO answers its own path (polling and WebSocket) before the router.
+    router = router.layer(crate::realtime::layer(&state));
     if let Some(cors) = cors(&cfg.cors) {
         router = router.layer(cors);
     }

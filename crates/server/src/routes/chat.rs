@@ -76,7 +76,7 @@ pub struct CancelResult {
     pub status: String,
 }
 
-fn input(state: &AppState, caller: &Caller, body: ChatBody, assistant: Option<&str>) -> TurnInput {
+pub fn input(state: &AppState, caller: &Caller, body: ChatBody, assistant: Option<&str>) -> TurnInput {
     TurnInput {
         owner_id: caller.subject_id.clone(),
         usage_subjects: crate::quota::subjects(state, caller),
@@ -130,7 +130,14 @@ pub async fn answer_json(state: &AppState, owner_id: &str, started: TurnStarted)
 
 /// The SSE event for one log event (none for events the client needs no line for).
 pub fn sse_event(ev: &StoredEvent, conversation_id: &str) -> Option<Event> {
-    let (name, data) = match &ev.payload {
+    let (name, data) = event_json(ev, conversation_id)?;
+    Some(Event::default().event(name).id(ev.seq.to_string()).data(data.to_string()))
+}
+
+/// The name and payload a client sees for one log event: the same for SSE and
+/// Socket.IO (where the name gets the `chat:` prefix).
+pub fn event_json(ev: &StoredEvent, conversation_id: &str) -> Option<(&'static str, serde_json::Value)> {
+    Some(match &ev.payload {
         EventPayload::AssistantDelta { text, .. } => ("delta", serde_json::json!({ "text": text })),
         EventPayload::Sources { sources, .. } => ("sources", serde_json::json!({ "sources": sources })),
         EventPayload::AssistantCompleted { message_id, model, finish_reason, usage, latency_ms } => (
@@ -155,19 +162,22 @@ pub fn sse_event(ev: &StoredEvent, conversation_id: &str) -> Option<Event> {
             serde_json::json!({ "code": "interrupted", "message": "the server stopped before the answer was finished" }),
         ),
         _ => return None,
-    };
-    Some(Event::default().event(name).id(ev.seq.to_string()).data(data.to_string()))
+    })
 }
 
-fn meta_event(started: &TurnStarted) -> Event {
-    let data = serde_json::json!({
+/// The `meta` payload: which conversation and messages a turn is.
+pub fn meta_json(started: &TurnStarted) -> serde_json::Value {
+    serde_json::json!({
         "conversation_id": started.conversation_id,
         "user_message_id": started.user_message_id,
         "message_id": started.message_id,
         "assistant": started.assistant,
         "model": started.model,
-    });
-    Event::default().event("meta").id(started.started_seq.to_string()).data(data.to_string())
+    })
+}
+
+fn meta_event(started: &TurnStarted) -> Event {
+    Event::default().event("meta").id(started.started_seq.to_string()).data(meta_json(started).to_string())
 }
 
 /// Stream a turn as SSE from `after`, with `meta` first when the client has not had it.
