@@ -819,3 +819,17 @@ def test_deploy_docs_cover_the_kit(doc):
     for needed in ("## Docker", "## Docker Compose", "## Kubernetes", "pg_dump", ".backup", "rollout undo",
                    "deploy/compose/docker-compose.yml", "deploy/k8s", "secret.example.yaml", "doctor --live"):
         assert needed in text, f"{doc}: {needed}"
+
+
+def test_release_workflow_deploys_to_the_vps_by_ssh_with_rollback():
+    wf = workflows()["release.yml"]
+    job = wf["jobs"]["deploy-vps"]
+    assert job["needs"] == "ci" and "vars.DEPLOY_HOST" in job["if"]
+    runs = "\n".join(s.get("run", "") for s in job["steps"])
+    assert "make build" in runs
+    assert "scp " in runs and "ssh " in runs
+    assert "systemctl restart tenmon-ark" in runs and "/health/ready" in runs
+    assert "tenmon-ark.previous" in runs, "a failed deploy rolls back"
+    # Host keys are pinned, never accepted blindly.
+    assert "StrictHostKeyChecking=no" not in runs and "known_hosts" in runs
+    assert job.get("permissions") == {"contents": "read"}

@@ -70,6 +70,12 @@ pub enum Command {
         /// The file to create (must not exist).
         out: PathBuf,
     },
+    /// Put a backup made by `backup` in place of the SQLite database. The server must
+    /// be stopped; the current database is kept beside it as `*.before-restore`.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+    },
     /// Encryption keys (ENCRYPTION_KEY).
     Keys {
         #[command(subcommand)]
@@ -303,6 +309,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             store.close().await;
             Ok(())
         }
+        Command::Restore { file } => restore(&config, &file, &mut out).await,
         Command::Keys { action: KeysCommand::Generate } => {
             let key = tenmon_privacy::MasterKey::generate();
             writeln!(out, "{}", key.to_base64().as_str())?;
@@ -393,6 +400,51 @@ async fn kb_command(config: Config, action: KbCommand, out: &mut impl Write) -> 
     Ok(())
 }
 
+async fn restore(config: &Config, file: &std::path::Path, out: &mut impl Write) -> Result<(), Failure> {
+    let Some(target) = config.database.url.sqlite_path().map(PathBuf::from) else {
+        return Err(
+            anyhow::anyhow!("restore is for SQLite; restore PostgreSQL with pg_restore, MySQL with mysql").into()
+        );
+    };
+    // A running server holds the file open: replacing it under it would lose writes.
+    let url = format!("http://127.0.0.1:{}/health/live", config.server.port);
+    let client =
+        reqwest::Client::builder().timeout(std::time::Duration::from_secs(2)).build().map_err(anyhow::Error::from)?;
+    if client.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {
+        return Err(anyhow::anyhow!(
+            "a server answers on port {}: stop it first (systemctl stop tenmon-ark)",
+            config.server.port
+        )
+        .into());
+    }
+    // The backup must be a TENMON-ARK database that opens and is intact.
+    let backup_url = tenmon_store::DatabaseUrl::parse(&format!("sqlite://{}", file.display()))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if !file.is_file() {
+        return Err(anyhow::anyhow!("{} is not a file", file.display()).into());
+    }
+    let backup = tenmon_store::open(&backup_url, &config.database.pool)
+        .await
+        .map_err(|e| anyhow::anyhow!("{} does not open: {e}", file.display()))?;
+    let checked = backup.ping().await.and(backup.count_users().await.map(|_| ()));
+    backup.close().await;
+    checked.map_err(|e| anyhow::anyhow!("{} is not a TENMON-ARK backup: {e}", file.display()))?;
+    // Copy beside the target, then rename: the database is never half written.
+    let staging = target.with_extension("restoring");
+    std::fs::copy(file, &staging).map_err(|e| anyhow::anyhow!("cannot copy to {}: {e}", staging.display()))?;
+    if target.exists() {
+        let keep = target.with_extension("before-restore");
+        std::fs::rename(&target, &keep).map_err(|e| anyhow::anyhow!("cannot move the current database aside: {e}"))?;
+        writeln!(out, "the current database is kept as {}", keep.display())?;
+    }
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", target.display()));
+    }
+    std::fs::rename(&staging, &target).map_err(|e| anyhow::anyhow!("cannot put the backup in place: {e}"))?;
+    writeln!(out, "restored {} from {}", target.display(), file.display())?;
+    Ok(())
+}
+
 /// Checks, one line each: OK or the problem. Exit 1 on any problem.
 async fn doctor(config: &Config, live: bool, out: &mut impl Write) -> Result<(), Failure> {
     // A wildcard listener is reached on loopback; a specific address as it is.
@@ -447,7 +499,31 @@ async fn doctor(config: &Config, live: bool, out: &mut impl Write) -> Result<(),
             }
             store.close().await;
         }
-        Err(_) => line(false, format!("database {} cannot be opened", config.database.url), out)?,
+        Err(_) => {
+            line(false, format!("database {} cannot be opened", config.database.url), out)?;
+            writeln!(out, "  fix: check DATABASE_URL, that the server runs and the password is right")?;
+        }
+    }
+    if let Some(dir) = config.data_dir() {
+        // The service user must be able to write the data directory (WAL, backups).
+        let probe = dir.join(format!(".doctor-{}", std::process::id()));
+        let writable = std::fs::write(&probe, b"").and_then(|()| std::fs::remove_file(&probe)).is_ok();
+        line(writable, format!("{} is writable", dir.display()), out)?;
+        if !writable {
+            writeln!(
+                out,
+                "  fix: chown the directory to the service user (e.g. chown -R tenmon-ark: {})",
+                dir.display()
+            )?;
+        }
+    }
+    if let Some(tls) = &config.server.tls {
+        let pem = |p: &std::path::Path| std::fs::read_to_string(p).map(|s| s.contains("-----BEGIN")).unwrap_or(false);
+        let ok = pem(&tls.cert_path) && pem(&tls.key_path);
+        line(ok, format!("TLS files {} and {} are PEM", tls.cert_path.display(), tls.key_path.display()), out)?;
+        if !ok {
+            writeln!(out, "  fix: point SSL_CERT_PATH/SSL_KEY_PATH at fullchain.pem and privkey.pem (certbot)")?;
+        }
     }
     match config.data_dir() {
         Some(dir) => match crate::system::disk_space(&dir).ok().map(|(free, _)| free) {
@@ -462,8 +538,30 @@ async fn doctor(config: &Config, live: bool, out: &mut impl Write) -> Result<(),
     }
     if config.llm.upstreams.is_empty() {
         writeln!(out, "note:    no model configured (OPENAI_API_KEY): answers come from the knowledge base only")?;
-    } else {
-        line(true, format!("{} model upstream(s) configured", config.llm.upstreams.len()), out)?;
+    }
+    for u in &config.llm.upstreams {
+        // Reachable and the key accepted: GET /models answers 200 on OpenAI and most
+        // compatible servers.
+        let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build();
+        let mut req = match &client {
+            Ok(c) => c.get(format!("{}/models", u.base_url.trim_end_matches('/'))),
+            Err(_) => continue,
+        };
+        if let Some(k) = &u.api_key {
+            req = req.bearer_auth(secrecy::ExposeSecret::expose_secret(k));
+        }
+        match req.send().await {
+            Ok(r) if r.status().is_success() => line(true, format!("model upstream {} answers", u.name), out)?,
+            Ok(r) if r.status().as_u16() == 401 || r.status().as_u16() == 403 => {
+                line(false, format!("model upstream {} refuses the key ({})", u.name, r.status()), out)?;
+                writeln!(out, "  fix: check OPENAI_API_KEY (or the upstream's api_key)")?;
+            }
+            Ok(r) => writeln!(out, "note:    model upstream {} answered {} to /models", u.name, r.status())?,
+            Err(e) => {
+                line(false, format!("model upstream {} unreachable: {}", u.name, e.without_url()), out)?;
+                writeln!(out, "  fix: check OPENAI_BASE_URL and outbound network/proxy settings")?;
+            }
+        }
     }
     match server {
         Ok(m) => line(true, m, out)?,

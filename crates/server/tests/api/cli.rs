@@ -276,6 +276,15 @@ fn users_create_doctor_and_backup() {
     assert!(stdout.contains("ok:      database") && stdout.contains("migrations up to date"), "{stdout}");
     let (code, _, stderr) = run(dir.path(), &[("PORT", "1")], &["doctor", "--live"]);
     assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.contains("is writable"), "{stdout}");
+    // An unreachable model is a problem, with the fix.
+    let (code, stdout, _) = run(
+        dir.path(),
+        &[("PORT", "1"), ("OPENAI_BASE_URL", "http://127.0.0.1:1/v1"), ("OPENAI_API_KEY", "sk-x")],
+        &["doctor"],
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("PROBLEM: model upstream") && stdout.contains("fix:"), "{stdout}");
 
     // Backup: a consistent copy that opens and holds the account.
     let copy = dir.path().join("backup.db");
@@ -288,4 +297,29 @@ fn users_create_doctor_and_backup() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("exists"), "{}", String::from_utf8_lossy(&out.stderr));
     let (code, _, stderr) = run(dir.path(), &[], &["backup", copy.to_str().unwrap()]);
     assert_eq!(code, 1, "an existing file is never overwritten: {stderr}");
+}
+
+#[test]
+fn restore_puts_a_backup_back_and_keeps_the_old_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = create_user(dir.path(), &[], &["before@example.jp"], "a long passphrase");
+    assert!(out.status.success());
+    let copy = dir.path().join("snapshot.db");
+    assert_eq!(run(dir.path(), &[], &["backup", copy.to_str().unwrap()]).0, 0);
+    let out = create_user(dir.path(), &[], &["after@example.jp"], "a long passphrase");
+    assert!(out.status.success());
+    // Not a backup: refused, nothing touched.
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, b"not a database").unwrap();
+    let (code, _, stderr) = run(dir.path(), &[("PORT", "1")], &["restore", junk.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}");
+    let (code, stdout, stderr) = run(dir.path(), &[("PORT", "1")], &["restore", copy.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("restored") && stdout.contains("before-restore"), "{stdout}");
+    // The account made after the backup is gone; the one before is there.
+    let out = create_user(dir.path(), &[], &["after@example.jp"], "a long passphrase");
+    assert!(out.status.success(), "after@ was created after the backup: {}", String::from_utf8_lossy(&out.stderr));
+    let out = create_user(dir.path(), &[], &["before@example.jp"], "a long passphrase");
+    assert!(!out.status.success());
+    assert!(dir.path().join("data/tenmon-ark.before-restore").exists());
 }
