@@ -305,6 +305,7 @@ impl KnowledgeBase {
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
         ranked.truncate(limit);
         // Confidence and highlights only for what is returned.
+        let folded_query: Vec<char> = fold(query).chars().collect();
         Ok(ranked
             .into_iter()
             .map(|(score, d)| {
@@ -316,8 +317,8 @@ impl KnowledgeBase {
                     answer: e.answer.clone(),
                     category: e.category.clone(),
                     score: (score * 1000.0).round() / 1000.0,
-                    confidence: confidence(&tokens, &expansions, &entry_haystack(e)),
-                    highlights: highlights(query, e),
+                    confidence: confidence(&tokens, &expansions, &d.haystack),
+                    highlights: highlights(&folded_query, &d.folded),
                     question_en: e.question_en.clone(),
                     answer_en: e.answer_en.clone(),
                     source_url: e.source_url.clone(),
@@ -644,6 +645,10 @@ struct Indexed {
     variants: Vec<(TokenSet, f32)>,
     /// The subjects of the wordings that ask for a definition ("X とは").
     defines: Vec<(TokenSet, f32)>,
+    /// The whole entry, normalised (for confidence), and its question and answer
+    /// folded (for highlights): computed once here, not per query.
+    haystack: String,
+    folded: String,
 }
 
 impl Indexed {
@@ -659,7 +664,9 @@ impl Indexed {
             .filter_map(intent::definition_subject)
             .map(|s| weighted(subject_weights(&s, synonyms)))
             .collect();
-        Indexed { row: Arc::new(row), variants, defines }
+        let haystack = entry_haystack(&row);
+        let folded = fold(&format!("{}\n{}", row.question, row.answer));
+        Indexed { row: Arc::new(row), variants, defines, haystack, folded }
     }
 }
 
@@ -762,18 +769,23 @@ fn confidence(tokens: &[normalize::Token], expansions: &[(&str, Vec<&str>)], hay
 
 /// Parts of the query (as the user wrote them, width-folded) that appear in the
 /// entry's question or answer: longest first, at least two characters.
-fn highlights(query: &str, e: &KbEntryRow) -> Vec<String> {
+/// NFKC and lower case: what highlights compare.
+fn fold(s: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
-    let fold = |s: &str| s.nfkc().collect::<String>().to_lowercase();
-    let target = fold(&format!("{}\n{}", e.question, e.answer));
-    let q: Vec<char> = fold(query).chars().collect();
+    s.nfkc().collect::<String>().to_lowercase()
+}
+
+/// The longest pieces of the (folded) query found in the (folded) question and answer.
+fn highlights(q: &[char], target: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut i = 0;
     while i < q.len() {
         let mut found = 0;
-        for len in (2..=(q.len() - i).min(20)).rev() {
+        // Only runs of letters and digits make a highlight.
+        let run = q[i..].iter().take_while(|c| c.is_alphanumeric()).count();
+        for len in (2..=run.min(20)).rev() {
             let piece: String = q[i..i + len].iter().collect();
-            if piece.chars().all(char::is_alphanumeric) && target.contains(&piece) {
+            if target.contains(&piece) {
                 if !out.contains(&piece) {
                     out.push(piece);
                 }
