@@ -191,6 +191,7 @@ impl Accounts {
             password_hash: Some(hash_password(password).await?),
             created_at_ms: now,
             updated_at_ms: now,
+            disabled_at_ms: None,
         };
         match self.store.create_user(&user).await {
             Ok(()) => Ok(user),
@@ -205,7 +206,8 @@ impl Accounts {
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let ok = verify_password(password, hash.as_deref().unwrap_or(DUMMY_HASH)).await;
         match (user, ok && hash.is_some()) {
-            (Some(user), true) => {
+            // A disabled account gets the same answer as a wrong password.
+            (Some(user), true) if user.disabled_at_ms.is_none() => {
                 let tokens = self.start_login(&user).await?;
                 Ok((user, tokens))
             }
@@ -227,6 +229,7 @@ impl Accounts {
             password_hash: None,
             created_at_ms: now,
             updated_at_ms: now,
+            disabled_at_ms: None,
         };
         match self.store.create_user(&user).await {
             Ok(()) => Ok(user),
@@ -306,7 +309,12 @@ impl Accounts {
             self.store.revoke_family(&row.family_id, now).await?;
             return Err(AccountError::InvalidToken);
         }
-        let user = self.store.user_for_login(&row.user_id, &row.family_id).await?.ok_or(AccountError::InvalidToken)?;
+        let user = self
+            .store
+            .user_for_login(&row.user_id, &row.family_id)
+            .await?
+            .filter(|u| u.disabled_at_ms.is_none())
+            .ok_or(AccountError::InvalidToken)?;
         // The cookie session keeps its token; API clients get a new pair.
         self.issue(&user, &row.family_id, String::new()).await
     }

@@ -174,7 +174,12 @@ impl FromRequestParts<AppState> for Caller {
             if key.revoked_at_ms.is_some() || key.expires_at_ms.is_some_and(|e| e <= now) {
                 return Err(ApiError::Unauthorized);
             }
-            let user = state.store.user_by_id(&key.user_id).await?.ok_or(ApiError::Unauthorized)?;
+            let user = state
+                .store
+                .user_by_id(&key.user_id)
+                .await?
+                .filter(|u| u.disabled_at_ms.is_none())
+                .ok_or(ApiError::Unauthorized)?;
             let role =
                 if key.scopes.iter().any(|s| s == "kb:write") && matches!(user.role.as_str(), "operator" | "admin") {
                     "operator".to_string()
@@ -203,6 +208,7 @@ impl FromRequestParts<AppState> for Caller {
                 .user_for_login(&claims.sub, &claims.sid)
                 .await
                 .map_err(|_| ApiError::Unauthorized)?
+                .filter(|u| u.disabled_at_ms.is_none())
                 .ok_or(ApiError::Unauthorized)?;
             let caller = Caller {
                 subject_id: user.id,
@@ -223,6 +229,7 @@ impl FromRequestParts<AppState> for Caller {
                 .user_for_login(&session.subject_id, &session.id)
                 .await
                 .map_err(|_| ApiError::Unauthorized)?
+                .filter(|u| u.disabled_at_ms.is_none())
                 .ok_or(ApiError::Unauthorized)?;
             user.role
         } else {

@@ -34,6 +34,8 @@ pub enum OidcError {
     EmailNotVerified,
     #[error("sign-up is closed")]
     SignupClosed,
+    #[error("the account is disabled")]
+    Disabled,
     #[error(transparent)]
     Store(#[from] tenmon_store::StoreError),
 }
@@ -47,6 +49,7 @@ impl OidcError {
             OidcError::InvalidToken(_) => "oidc_token",
             OidcError::EmailNotVerified => "oidc_email",
             OidcError::SignupClosed => "signup_closed",
+            OidcError::Disabled => "account_disabled",
             OidcError::Store(_) => "server_error",
         }
     }

@@ -96,6 +96,8 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(kb::get_synonyms, kb::put_synonyms))
         .routes(routes!(kb::unanswered))
         .routes(routes!(audit::list))
+        .routes(routes!(admin::disable_user))
+        .routes(routes!(admin::enable_user))
         .routes(routes!(analytics::analytics))
         .routes(routes!(invitations::create, invitations::list))
         .routes(routes!(invitations::revoke))

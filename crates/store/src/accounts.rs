@@ -15,6 +15,9 @@ pub struct UserRow {
     pub password_hash: Option<String>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    /// Set while an admin has disabled the account.
+    #[serde(default)]
+    pub disabled_at_ms: Option<i64>,
 }
 
 /// A refresh token (stored hashed).

@@ -494,6 +494,9 @@ impl Store for EncryptedStore {
         // Counts and FAQ questions only: nothing sealed is read.
         self.inner.analytics(since_ms).await
     }
+    async fn set_user_disabled(&self, id: &str, disabled_at_ms: Option<i64>, now_ms: i64) -> Result<bool, StoreError> {
+        self.inner.set_user_disabled(id, disabled_at_ms, now_ms).await
+    }
     async fn backup(&self, path: &str) -> Result<(), StoreError> {
         // The copy stays encrypted: it needs the same ENCRYPTION_KEY to read.
         self.inner.backup(path).await

@@ -253,6 +253,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// FAQ entries most used as an answer's top source.
     async fn analytics(&self, since_ms: i64) -> Result<Analytics, StoreError>;
 
+    /// Disable (`Some(now)`) or enable (`None`) an account; false if there is no such user.
+    async fn set_user_disabled(&self, id: &str, disabled_at_ms: Option<i64>, now_ms: i64) -> Result<bool, StoreError>;
+
     /// Write a consistent copy of the database to `path` while it is in use
     /// (SQLite: `VACUUM INTO`). Server databases have their own tools.
     async fn backup(&self, path: &str) -> Result<(), StoreError>;

@@ -1132,6 +1132,17 @@ impl Store for MysqlStore {
         Ok(crate::Analytics { days, top_entries })
     }
 
+    async fn set_user_disabled(&self, id: &str, disabled_at_ms: Option<i64>, now_ms: i64) -> Result<bool, StoreError> {
+        let n = sqlx::query("UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?")
+            .bind(disabled_at_ms)
+            .bind(now_ms)
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
     async fn backup(&self, _path: &str) -> Result<(), StoreError> {
         Err(StoreError::Unsupported(
             "tenmon-ark backup copies SQLite databases only; back up MySQL/MariaDB with mysqldump or mariadb-backup"

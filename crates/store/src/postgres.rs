@@ -1121,6 +1121,17 @@ impl Store for PostgresStore {
         Ok(crate::Analytics { days, top_entries })
     }
 
+    async fn set_user_disabled(&self, id: &str, disabled_at_ms: Option<i64>, now_ms: i64) -> Result<bool, StoreError> {
+        let n = sqlx::query("UPDATE users SET disabled_at = $1, updated_at = $2 WHERE id = $3")
+            .bind(disabled_at_ms)
+            .bind(now_ms)
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
     async fn backup(&self, _path: &str) -> Result<(), StoreError> {
         Err(StoreError::Unsupported(
             "tenmon-ark backup copies SQLite databases only; back up PostgreSQL with pg_dump or pg_basebackup".into(),

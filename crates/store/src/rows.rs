@@ -113,6 +113,7 @@ pub(crate) fn user(r: &impl Cells) -> Result<UserRow, StoreError> {
         password_hash: r.opt_text("password_hash")?,
         created_at_ms: r.int("created_at")?,
         updated_at_ms: r.int("updated_at")?,
+        disabled_at_ms: r.opt_int("disabled_at")?,
     })
 }
 

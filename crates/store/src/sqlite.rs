@@ -987,6 +987,16 @@ impl Store for SqliteStore {
         SqliteStore::analytics(self, since_ms).await
     }
 
+    async fn set_user_disabled(&self, id: &str, disabled_at_ms: Option<i64>, now_ms: i64) -> Result<bool, StoreError> {
+        let res = sqlx::query("UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?")
+            .bind(disabled_at_ms)
+            .bind(now_ms)
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
     async fn backup(&self, path: &str) -> Result<(), StoreError> {
         // On the writer: no write can interleave, and the copy is one snapshot.
         sqlx::query("VACUUM INTO ?").bind(path).execute(&self.writer).await?;

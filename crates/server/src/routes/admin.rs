@@ -21,6 +21,8 @@ pub struct UserView {
     pub role: String,
     pub locale: String,
     pub created_at: String,
+    /// Disabled by an admin: cannot sign in.
+    pub disabled: bool,
 }
 
 impl From<UserRow> for UserView {
@@ -32,6 +34,7 @@ impl From<UserRow> for UserView {
             role: u.role,
             locale: u.locale,
             created_at: rfc3339(u.created_at_ms),
+            disabled: u.disabled_at_ms.is_some(),
         }
     }
 }
@@ -146,4 +149,65 @@ pub async fn set_role(
         .await;
     }
     Ok(Json(state.store.user_by_id(&id).await?.ok_or_else(|| ApiError::NotFound("user not found".into()))?.into()))
+}
+
+async fn set_disabled(
+    state: &AppState,
+    me: &crate::auth::Caller,
+    id: &str,
+    disable: bool,
+) -> Result<Json<UserView>, ApiError> {
+    let user = state.store.user_by_id(id).await?.ok_or_else(|| ApiError::NotFound("user not found".into()))?;
+    if disable && user.id == me.subject_id {
+        return Err(ApiError::Conflict("you cannot disable your own account".into()));
+    }
+    let now = tenmon_chat::now_ms();
+    state.store.set_user_disabled(id, disable.then_some(now), now).await?;
+    if disable {
+        // Every login and key ends now: Socket.IO connections close at their next check.
+        state.store.revoke_user(id, now).await?;
+        for key in state.store.api_keys(id).await? {
+            if key.revoked_at_ms.is_none() {
+                state.store.revoke_api_key(id, &key.id, now).await?;
+            }
+        }
+    }
+    let action = if disable { "user.disabled" } else { "user.enabled" };
+    crate::audit::record(state, Some(&me.subject_id), action, Some(id), serde_json::json!({})).await;
+    Ok(Json(state.store.user_by_id(id).await?.ok_or_else(|| ApiError::NotFound("user not found".into()))?.into()))
+}
+
+/// Disable an account: it cannot sign in, and its logins and API keys end now.
+#[utoipa::path(post, path = "/api/admin/users/{id}/disable", tag = "admin", params(("id" = String, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Disabled", body = UserView),
+        (status = 401, description = "No valid credentials", body = ErrorBody),
+        (status = 403, description = "Admins only", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "Admins cannot disable themselves", body = ErrorBody),
+    ))]
+pub async fn disable_user(
+    State(state): State<AppState>,
+    Admin(me): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<UserView>, ApiError> {
+    set_disabled(&state, &me, &id, true).await
+}
+
+/// Enable a disabled account again (its user signs in anew).
+#[utoipa::path(post, path = "/api/admin/users/{id}/enable", tag = "admin", params(("id" = String, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Enabled", body = UserView),
+        (status = 401, description = "No valid credentials", body = ErrorBody),
+        (status = 403, description = "Admins only", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ))]
+pub async fn enable_user(
+    State(state): State<AppState>,
+    Admin(me): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<UserView>, ApiError> {
+    set_disabled(&state, &me, &id, false).await
 }

@@ -180,6 +180,9 @@ async fn link(state: &AppState, issuer: &str, id: &crate::oidc::Identity) -> Res
     let store = &state.store;
     if let Some(user_id) = store.identity_user(issuer, &id.sub).await? {
         if let Some(user) = store.user_by_id(&user_id).await? {
+            if user.disabled_at_ms.is_some() {
+                return Err(OidcError::Disabled);
+            }
             return Ok(user);
         }
     }
@@ -201,6 +204,9 @@ async fn link(state: &AppState, issuer: &str, id: &crate::oidc::Identity) -> Res
             }
         }
     };
+    if user.disabled_at_ms.is_some() {
+        return Err(OidcError::Disabled);
+    }
     store.link_identity(issuer, &id.sub, &user.id, tenmon_chat::now_ms()).await?;
     Ok(user)
 }

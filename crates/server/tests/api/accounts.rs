@@ -467,3 +467,50 @@ async fn invite_only_sign_up_takes_a_single_use_invitation_with_its_role() {
         error_code(app.post_json("/api/admin/invitations", &admin, json!({"role": "god"})).await).await;
     assert_eq!(status, 422);
 }
+
+#[tokio::test]
+async fn a_disabled_account_loses_every_credential_until_enabled() {
+    let app = TestApp::spawn_with(|c| {
+        c.auth.jwt_secret = secrecy::SecretString::from(SECRET);
+        c.auth.admin = Some(("root@example.jp".into(), secrecy::SecretString::from("an admin passphrase")));
+    })
+    .await;
+    let admin: serde_json::Value = login(&app, "root@example.jp", "an admin passphrase").await.json().await.unwrap();
+    let admin_token = admin["access_token"].as_str().unwrap().to_string();
+    let tokens = signup(&app, "worker@example.jp").await;
+    let access = tokens["access_token"].as_str().unwrap().to_string();
+    let key: serde_json::Value =
+        app.post_json("/api/api-keys", &access, json!({"name": "k"})).await.json().await.unwrap();
+    let key = key["key"].as_str().unwrap().to_string();
+    let me: serde_json::Value = app.get_auth("/api/me", &access).await.json().await.unwrap();
+    let id = me["id"].as_str().unwrap().to_string();
+
+    let res = app.post_json(&format!("/api/admin/users/{id}/disable"), &admin_token, json!({})).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["disabled"], true);
+    // Access token, API key, refresh token and password: all refused.
+    assert_eq!(app.get_auth("/api/me", &access).await.status(), 401);
+    assert_eq!(app.get_auth("/api/me", &key).await.status(), 401);
+    let refresh = app
+        .client
+        .post(app.url("/api/auth/refresh"))
+        .json(&json!({"refresh_token": tokens["refresh_token"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refresh.status(), 401);
+    assert_eq!(login(&app, "worker@example.jp", "a long passphrase").await.status(), 401);
+    let list: serde_json::Value = app.get_auth("/api/admin/users", &admin_token).await.json().await.unwrap();
+    assert!(list.to_string().contains("\"disabled\":true"));
+    // Admins cannot lock themselves out; others cannot disable anyone.
+    let root_id = app.get_auth("/api/me", &admin_token).await.json::<serde_json::Value>().await.unwrap()["id"].clone();
+    let res = app
+        .post_json(&format!("/api/admin/users/{}/disable", root_id.as_str().unwrap()), &admin_token, json!({}))
+        .await;
+    assert_eq!(res.status(), 409);
+    // Enabled again: a fresh login works (the old credentials stay revoked).
+    let res = app.post_json(&format!("/api/admin/users/{id}/enable"), &admin_token, json!({})).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(login(&app, "worker@example.jp", "a long passphrase").await.status(), 200);
+    assert_eq!(app.get_auth("/api/me", &key).await.status(), 401);
+}

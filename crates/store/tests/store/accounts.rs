@@ -27,6 +27,7 @@ pub fn user(id: &str, email: &str) -> UserRow {
         password_hash: Some("$argon2id$v=19$secret".into()),
         created_at_ms: 1,
         updated_at_ms: 1,
+        disabled_at_ms: None,
     }
 }
 

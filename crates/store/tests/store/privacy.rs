@@ -109,7 +109,21 @@ async fn export_has_the_same_shape_everywhere(t: TestDb) {
         ),
         ("line_chats", 0, &[]),
         ("consents", 1, &["subject_id", "version", "consented_at"]),
-        ("users", 1, &["id", "email", "email_lower", "display_name", "role", "locale", "created_at", "updated_at"]),
+        (
+            "users",
+            1,
+            &[
+                "id",
+                "email",
+                "email_lower",
+                "display_name",
+                "role",
+                "locale",
+                "created_at",
+                "updated_at",
+                "disabled_at",
+            ],
+        ),
     ];
     assert_eq!(out.tables.keys().map(String::as_str).collect::<BTreeSet<_>>(), expected.iter().map(|e| e.0).collect());
     for (table, n, cols) in expected {
