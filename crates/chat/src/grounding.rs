@@ -22,7 +22,7 @@ pub struct Grounding {
     pub unanswered: bool,
 }
 
-fn english(text: &str) -> bool {
+pub(crate) fn english(text: &str) -> bool {
     !text.chars().any(|c| matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x9FFF | 0xFF66..=0xFF9D))
 }
 

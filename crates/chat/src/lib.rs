@@ -5,6 +5,7 @@
 //! subscribes: replay from the log, then live events.
 
 mod assistants;
+mod context;
 mod error;
 mod grounding;
 mod history;
@@ -14,6 +15,7 @@ mod outcome;
 mod service;
 
 pub use assistants::{Assistant, Assistants};
+pub use context::NewAttachment;
 pub use error::ChatError;
 pub use history::{build_prompt, estimate_tokens};
 pub use metrics::TurnMetrics;

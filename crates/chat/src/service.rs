@@ -2,7 +2,7 @@
 //! cancel it, and recover turns a crash left running.
 
 use crate::assistants::Assistants;
-use crate::grounding::{plan, sources_json, Plan};
+use crate::grounding::{english as grounding_english, plan, sources_json, Plan};
 use crate::history::{build_prompt, estimate_tokens};
 use crate::hub::Hub;
 use crate::metrics::{DirectionLabel, KindLabel, StatusLabel, TurnMetrics};
@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tenmon_llm::{ChatRequest, LlmError, StreamEvent, TokenUsage, Upstreams};
 use tenmon_privacy::{Masker, Vault};
-use tenmon_store::{EventPayload, MessageStatus, NewEvent, Store, StoreError, StoredEvent, Usage};
+use tenmon_store::{AttachmentRow, EventPayload, MessageStatus, NewEvent, Store, StoreError, StoredEvent, Usage};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -65,6 +65,10 @@ pub struct TurnInput {
     pub message: String,
     pub assistant: Option<String>,
     pub model: Option<String>,
+    /// Documents to attach to the conversation with this turn (kept for later turns).
+    pub attachments: Vec<crate::NewAttachment>,
+    /// Images for this turn only, as `data:` URLs (vision models).
+    pub images: Vec<String>,
 }
 
 /// The ids of a started turn.
@@ -285,7 +289,38 @@ impl ChatService {
             .get(&assistant_id)
             .ok_or_else(|| ChatError::UnknownAssistant(assistant_id.clone()))?
             .clone();
-        let grounding = plan(self.inner.kb.as_ref(), &assistant, &message, !self.inner.upstreams.is_empty());
+        let mut grounding = plan(self.inner.kb.as_ref(), &assistant, &message, !self.inner.upstreams.is_empty());
+        // What the conversation already has attached, and what comes with this turn.
+        let mut attachments = match &input.conversation_id {
+            Some(_) => store.attachments(&input.owner_id, &conversation_id).await?,
+            None => Vec::new(),
+        };
+        let now = crate::now_ms();
+        let fresh: Vec<AttachmentRow> = input
+            .attachments
+            .iter()
+            .map(|a| AttachmentRow {
+                id: new_id(),
+                conversation_id: conversation_id.clone(),
+                owner_id: input.owner_id.clone(),
+                kind: a.kind.clone(),
+                file_id: a.file_id.clone(),
+                title: a.title.clone(),
+                url: a.url.clone(),
+                content: a.text.clone(),
+                created_at_ms: now,
+            })
+            .collect();
+        attachments.extend(fresh.iter().cloned());
+        if !attachments.is_empty() && self.inner.upstreams.is_empty() {
+            if let (Plan::Fixed { text, .. }, Some(newest)) = (&mut grounding.plan, attachments.last()) {
+                // No model to read the documents: show the newest one's opening
+                // instead of a knowledge-base answer or a handoff.
+                *text = crate::context::extractive_answer(newest, grounding_english(&message));
+                grounding.sources.clear();
+                grounding.unanswered = false;
+            }
+        }
         let model = match &grounding.plan {
             Plan::Fixed { model, .. } => (*model).to_string(),
             Plan::Model { .. } => input
@@ -307,10 +342,15 @@ impl ChatService {
         let message_id = new_id();
         payloads.push(EventPayload::UserMessage { message_id: user_message_id.clone(), content: stored_message });
         payloads.push(EventPayload::AssistantStarted { message_id: message_id.clone(), model: model.clone() });
-        if !grounding.sources.is_empty() {
+        if !grounding.sources.is_empty() || !attachments.is_empty() {
+            let mut sources = match sources_json(&grounding.sources) {
+                serde_json::Value::Array(a) => a,
+                _ => Vec::new(),
+            };
+            sources.extend(crate::context::sources(&attachments));
             payloads.push(EventPayload::Sources {
                 message_id: message_id.clone(),
-                sources: sources_json(&grounding.sources),
+                sources: serde_json::Value::Array(sources),
             });
         }
 
@@ -332,23 +372,35 @@ impl ChatService {
         for ev in stored {
             let _ = tx.send(ev);
         }
+        for a in &fresh {
+            if let Err(e) = store.add_attachment(a).await {
+                // The turn goes on without it; the next one would not see it either.
+                tracing::error!(error = %e, "could not attach a document");
+            }
+        }
 
         let mut history = store.messages(&input.owner_id, &conversation_id).await?;
+        let mut documents = crate::context::prompt_block(&attachments, crate::context::CONTEXT_CHARS);
         if let Some(vault) = &vault {
             // Masked storage: a no-op; original storage: masked here, consistently.
             let mut v = vault.clone();
             for row in &mut history {
                 row.content = Masker::shared().mask(&row.content, &mut v);
             }
+            documents = Masker::shared().mask(&documents, &mut v);
             self.keep_vault(&conversation_id, Arc::new(v));
         }
         let (system_prompt, fixed) = match grounding.plan {
-            Plan::Model { system_prompt } => (system_prompt, None),
+            Plan::Model { system_prompt } => (system_prompt + &documents, None),
             Plan::Fixed { text, model } => (String::new(), Some((text, model))),
         };
+        let mut messages = build_prompt(&system_prompt, &history, self.inner.settings.history_budget);
+        if let Some(last) = messages.last_mut().filter(|m| m.role == tenmon_llm::Role::User) {
+            last.images = input.images.clone();
+        }
         let request = ChatRequest {
             model: input.model.clone().or_else(|| assistant.model.clone()),
-            messages: build_prompt(&system_prompt, &history, self.inner.settings.history_budget),
+            messages,
             max_tokens: self.inner.settings.max_tokens,
             temperature: assistant.temperature,
         };

@@ -15,10 +15,32 @@ use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
 /// A chat message as the model sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Message {
     pub role: Role,
     pub content: String,
+    /// Images for vision models, as `data:` URLs; sent in the OpenAI format (content
+    /// parts) only when there are some, so text-only servers see plain strings.
+    #[serde(default)]
+    pub images: Vec<String>,
+}
+
+impl Serialize for Message {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(2))?;
+        map.serialize_entry("role", &self.role)?;
+        if self.images.is_empty() {
+            map.serialize_entry("content", &self.content)?;
+        } else {
+            let mut parts = vec![serde_json::json!({"type": "text", "text": self.content})];
+            parts.extend(
+                self.images.iter().map(|url| serde_json::json!({"type": "image_url", "image_url": {"url": url}})),
+            );
+            map.serialize_entry("content", &parts)?;
+        }
+        map.end()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,7 +53,7 @@ pub enum Role {
 
 impl Message {
     pub fn new(role: Role, content: impl Into<String>) -> Self {
-        Self { role, content: content.into() }
+        Self { role, content: content.into(), images: Vec::new() }
     }
 }
 
@@ -76,4 +98,25 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
 
     /// A short name for logs and metrics.
     fn name(&self) -> &str;
+}
+
+#[cfg(test)]
+mod message_tests {
+    use super::*;
+
+    #[test]
+    fn text_only_messages_are_plain_strings_and_images_are_content_parts() {
+        let plain = serde_json::to_value(Message::new(Role::User, "こんにちは")).unwrap_or_default();
+        assert_eq!(plain, serde_json::json!({"role": "user", "content": "こんにちは"}));
+        let mut m = Message::new(Role::User, "これは何?");
+        m.images.push("data:image/png;base64,AAAA".into());
+        let v = serde_json::to_value(&m).unwrap_or_default();
+        assert_eq!(
+            v,
+            serde_json::json!({"role": "user", "content": [
+                {"type": "text", "text": "これは何?"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+            ]})
+        );
+    }
 }

@@ -15,9 +15,10 @@
 //! its parts at each `enc:v1:dk:` header.
 
 use crate::{
-    ApiKeyRow, AuditFilter, AuditRow, AuditSeal, Backend, ConversationRow, EventPayload, InvitationRow, KbEntryRow,
-    KnowledgeBaseRow, LineChatRow, LineFailureRow, MessageRow, NewEvent, RefreshRow, ReplayStats, RowCounts,
-    SessionRow, Store, StoreError, StoredEvent, SubjectExport, UnansweredRow, UserRow,
+    ApiKeyRow, AttachmentRow, AuditFilter, AuditRow, AuditSeal, Backend, BillingAccountRow, ConversationRow,
+    EventPayload, FileRow, InvitationRow, KbEntryRow, KnowledgeBaseRow, LineChatRow, LineFailureRow, MessageRow,
+    NewEvent, RefreshRow, ReplayStats, RowCounts, SessionRow, Store, StoreError, StoredEvent, SubjectExport,
+    UnansweredRow, UserRow,
 };
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -155,6 +156,15 @@ impl EncryptedStore {
         Ok(m)
     }
 
+    async fn open_file(&self, mut f: FileRow) -> Result<FileRow, StoreError> {
+        if let Some(text) = &f.extracted_text {
+            let stream = file_stream(&f.id);
+            let key = self.key(&stream, None).await?;
+            f.extracted_text = Some(Self::open(key.as_deref(), &stream, text)?);
+        }
+        Ok(f)
+    }
+
     /// Unanswered questions are grouped by their normalised text: kept as a hash,
     /// so grouping and erasure work and the text is not stored in the clear. (Not
     /// keyed: it must survive key rotation; the sample itself is sealed, and masking
@@ -188,6 +198,11 @@ impl EncryptedStore {
         }
         Ok(())
     }
+}
+
+/// The data key of a file's extracted text (owned by the file's owner).
+fn file_stream(file_id: &str) -> String {
+    format!("file:{file_id}")
 }
 
 fn now_ms() -> i64 {
@@ -423,10 +438,19 @@ impl Store for EncryptedStore {
 
     async fn export_subjects(&self, subject_ids: &[String]) -> Result<SubjectExport, StoreError> {
         let mut out = self.inner.export_subjects(subject_ids).await?;
-        for (table, stream_col) in [("events", "stream_id"), ("messages", "conversation_id"), ("conversations", "id")] {
+        for (table, stream_col) in [
+            ("events", "stream_id"),
+            ("messages", "conversation_id"),
+            ("conversations", "id"),
+            ("attachments", "conversation_id"),
+            ("files", "id"),
+        ] {
             let Some(rows) = out.tables.get_mut(table) else { continue };
             for row in rows.iter_mut() {
-                let stream = row[stream_col].as_str().unwrap_or_default().to_string();
+                let mut stream = row[stream_col].as_str().unwrap_or_default().to_string();
+                if table == "files" {
+                    stream = file_stream(&stream);
+                }
                 let key = self.key(&stream, None).await?;
                 if table == "events" {
                     // The payload is JSON text with sealed fields inside.
@@ -530,6 +554,80 @@ impl Store for EncryptedStore {
     }
     async fn replay(&self) -> Result<ReplayStats, StoreError> {
         self.inner.replay().await
+    }
+    async fn put_file(&self, file: &FileRow) -> Result<(), StoreError> {
+        let mut f = file.clone();
+        if let Some(text) = &f.extracted_text {
+            let stream = file_stream(&f.id);
+            let key = self.key(&stream, Some(&f.owner_id)).await?.ok_or_else(|| corrupt("no data key"))?;
+            f.extracted_text = Some(Self::seal(&key, &stream, text));
+        }
+        self.inner.put_file(&f).await
+    }
+    async fn file(&self, owner_id: &str, id: &str) -> Result<Option<FileRow>, StoreError> {
+        match self.inner.file(owner_id, id).await? {
+            Some(f) => Ok(Some(self.open_file(f).await?)),
+            None => Ok(None),
+        }
+    }
+    async fn files(&self, owner_id: &str, limit: u32) -> Result<Vec<FileRow>, StoreError> {
+        let mut out = Vec::new();
+        for f in self.inner.files(owner_id, limit).await? {
+            out.push(self.open_file(f).await?);
+        }
+        Ok(out)
+    }
+    async fn files_bytes(&self, owner_id: &str) -> Result<i64, StoreError> {
+        self.inner.files_bytes(owner_id).await
+    }
+    async fn delete_file(&self, owner_id: &str, id: &str) -> Result<Option<FileRow>, StoreError> {
+        // The text is not returned opened: the caller only needs the storage key.
+        self.inner.delete_file(owner_id, id).await
+    }
+    async fn files_of(&self, owner_ids: &[String]) -> Result<Vec<FileRow>, StoreError> {
+        self.inner.files_of(owner_ids).await
+    }
+    async fn files_before(&self, cutoff_ms: i64) -> Result<Vec<FileRow>, StoreError> {
+        self.inner.files_before(cutoff_ms).await
+    }
+    async fn add_attachment(&self, attachment: &AttachmentRow) -> Result<(), StoreError> {
+        let mut a = attachment.clone();
+        let stream = a.conversation_id.clone();
+        let key = self.key(&stream, Some(&a.owner_id)).await?.ok_or_else(|| corrupt("no data key"))?;
+        a.content = Self::seal(&key, &stream, &a.content);
+        a.title = Self::seal(&key, &stream, &a.title);
+        self.inner.add_attachment(&a).await
+    }
+    async fn attachments(&self, owner_id: &str, conversation_id: &str) -> Result<Vec<AttachmentRow>, StoreError> {
+        let key = self.key(conversation_id, None).await?;
+        self.inner
+            .attachments(owner_id, conversation_id)
+            .await?
+            .into_iter()
+            .map(|mut a| {
+                a.content = Self::open(key.as_deref(), conversation_id, &a.content)?;
+                a.title = Self::open(key.as_deref(), conversation_id, &a.title)?;
+                Ok(a)
+            })
+            .collect()
+    }
+    async fn billing_account(&self, user_id: &str) -> Result<Option<BillingAccountRow>, StoreError> {
+        self.inner.billing_account(user_id).await
+    }
+    async fn billing_account_by_customer(&self, customer_id: &str) -> Result<Option<BillingAccountRow>, StoreError> {
+        self.inner.billing_account_by_customer(customer_id).await
+    }
+    async fn put_billing_account(&self, account: &BillingAccountRow) -> Result<(), StoreError> {
+        self.inner.put_billing_account(account).await
+    }
+    async fn billing_claim_event(&self, event_id: &str, event_type: &str, now_ms: i64) -> Result<bool, StoreError> {
+        self.inner.billing_claim_event(event_id, event_type, now_ms).await
+    }
+    async fn billing_release_event(&self, event_id: &str) -> Result<(), StoreError> {
+        self.inner.billing_release_event(event_id).await
+    }
+    async fn token_usage_between(&self, subject_id: &str, from_day: i64, to_day: i64) -> Result<i64, StoreError> {
+        self.inner.token_usage_between(subject_id, from_day, to_day).await
     }
     async fn close(&self) {
         self.inner.close().await

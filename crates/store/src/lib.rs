@@ -8,6 +8,7 @@ mod accounts;
 mod encrypted;
 mod error;
 mod events;
+mod files;
 mod kb;
 mod line;
 mod mysql;
@@ -22,6 +23,7 @@ pub use accounts::{ApiKeyRow, InvitationRow, RefreshRow, UserRow};
 pub use encrypted::EncryptedStore;
 pub use error::StoreError;
 pub use events::{ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, SessionRow, StoredEvent, Usage};
+pub use files::{AttachmentRow, BillingAccountRow, FileRow};
 pub use kb::{KbEntryRow, KnowledgeBaseRow, UnansweredRow};
 pub use line::{LineChatRow, LineFailureRow};
 pub use mysql::MysqlStore;
@@ -284,6 +286,39 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn replay(&self) -> Result<ReplayStats, StoreError>;
 
     /// Close the pool, waiting for connections to be returned.
+    /// Record a stored file.
+    async fn put_file(&self, file: &FileRow) -> Result<(), StoreError>;
+    /// A file of this owner (`None` for another owner's file: no object is
+    /// readable by id alone).
+    async fn file(&self, owner_id: &str, id: &str) -> Result<Option<FileRow>, StoreError>;
+    /// The owner's files, newest first.
+    async fn files(&self, owner_id: &str, limit: u32) -> Result<Vec<FileRow>, StoreError>;
+    /// Bytes the owner stores (for the storage quota).
+    async fn files_bytes(&self, owner_id: &str) -> Result<i64, StoreError>;
+    /// Delete the owner's file and the attachments made from it; returns the row so
+    /// the caller can delete the object.
+    async fn delete_file(&self, owner_id: &str, id: &str) -> Result<Option<FileRow>, StoreError>;
+    /// Every file of these owners (erasure deletes their objects first).
+    async fn files_of(&self, owner_ids: &[String]) -> Result<Vec<FileRow>, StoreError>;
+    /// Files older than the cut-off that retention removes (not knowledge-base documents).
+    async fn files_before(&self, cutoff_ms: i64) -> Result<Vec<FileRow>, StoreError>;
+    /// Add something for a conversation to read.
+    async fn add_attachment(&self, attachment: &AttachmentRow) -> Result<(), StoreError>;
+    /// A conversation's attachments, oldest first (empty for another owner's).
+    async fn attachments(&self, owner_id: &str, conversation_id: &str) -> Result<Vec<AttachmentRow>, StoreError>;
+    /// A user's billing account.
+    async fn billing_account(&self, user_id: &str) -> Result<Option<BillingAccountRow>, StoreError>;
+    /// The billing account of a Stripe customer.
+    async fn billing_account_by_customer(&self, customer_id: &str) -> Result<Option<BillingAccountRow>, StoreError>;
+    /// Insert or replace a billing account.
+    async fn put_billing_account(&self, account: &BillingAccountRow) -> Result<(), StoreError>;
+    /// Claim a webhook event id; `false` when it was already applied.
+    async fn billing_claim_event(&self, event_id: &str, event_type: &str, now_ms: i64) -> Result<bool, StoreError>;
+    /// Forget a claim whose change could not be applied, so Stripe's retry applies it.
+    async fn billing_release_event(&self, event_id: &str) -> Result<(), StoreError>;
+    /// Tokens a subject used over a range of days (inclusive).
+    async fn token_usage_between(&self, subject_id: &str, from_day: i64, to_day: i64) -> Result<i64, StoreError>;
+
     async fn close(&self);
 }
 

@@ -17,9 +17,9 @@ use crate::events::{ConversationRow, EventPayload, MessageRow, MessageStatus, Ne
 use crate::privacy::{Marks, OWNED, PURGE, SECRET_COLUMNS};
 use crate::rows::{self, is_unique_violation, Cells};
 use crate::{
-    ApiKeyRow, AuditFilter, AuditRow, AuditSeal, Backend, DatabaseUrl, InvitationRow, KbEntryRow, KnowledgeBaseRow,
-    LineChatRow, LineFailureRow, PoolOptions, RefreshRow, ReplayStats, RowCounts, Store, StoreError, SubjectExport,
-    UnansweredRow, UserRow,
+    ApiKeyRow, AttachmentRow, AuditFilter, AuditRow, AuditSeal, Backend, BillingAccountRow, DatabaseUrl, FileRow,
+    InvitationRow, KbEntryRow, KnowledgeBaseRow, LineChatRow, LineFailureRow, PoolOptions, RefreshRow, ReplayStats,
+    RowCounts, Store, StoreError, SubjectExport, UnansweredRow, UserRow,
 };
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow, PgSslMode};
@@ -1237,6 +1237,191 @@ impl Store for PostgresStore {
         let messages: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages").fetch_one(&mut *tx).await?;
         tx.commit().await?;
         Ok(ReplayStats { events, conversations: conversations as u64, messages: messages as u64 })
+    }
+
+    async fn put_file(&self, f: &FileRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO files (id, owner_id, name, kind, mime, size, sha256, storage_key, extracted_text,
+               text_truncated, kb_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&f.id)
+        .bind(&f.owner_id)
+        .bind(&f.name)
+        .bind(&f.kind)
+        .bind(&f.mime)
+        .bind(f.size)
+        .bind(&f.sha256)
+        .bind(&f.storage_key)
+        .bind(&f.extracted_text)
+        .bind(i32::from(f.text_truncated))
+        .bind(&f.kb_id)
+        .bind(f.created_at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn file(&self, owner_id: &str, id: &str) -> Result<Option<FileRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM files WHERE id = $1 AND owner_id = $2")
+            .bind(id)
+            .bind(owner_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::file).transpose()
+    }
+
+    async fn files(&self, owner_id: &str, limit: u32) -> Result<Vec<FileRow>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM files WHERE owner_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2")
+            .bind(owner_id)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(rows::file).collect()
+    }
+
+    async fn files_bytes(&self, owner_id: &str) -> Result<i64, StoreError> {
+        let n: Option<i64> = sqlx::query_scalar("SELECT CAST(SUM(size) AS BIGINT) FROM files WHERE owner_id = $1")
+            .bind(owner_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n.unwrap_or(0))
+    }
+
+    async fn delete_file(&self, owner_id: &str, id: &str) -> Result<Option<FileRow>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("SELECT * FROM files WHERE id = $1 AND owner_id = $2")
+            .bind(id)
+            .bind(owner_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row.as_ref().map(rows::file).transpose()? else { return Ok(None) };
+        sqlx::query("DELETE FROM attachments WHERE file_id = $1 AND owner_id = $2")
+            .bind(id)
+            .bind(owner_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM files WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(Some(row))
+    }
+
+    async fn files_of(&self, owner_ids: &[String]) -> Result<Vec<FileRow>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in owner_ids.chunks(500) {
+            let (cond, _) = Marks::Dollar.expand("owner_id IN ({ids})", "ids", chunk.len());
+            let sql = format!("SELECT * FROM files WHERE {cond}");
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.push(rows::file(&r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn files_before(&self, cutoff_ms: i64) -> Result<Vec<FileRow>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM files WHERE created_at < $1 AND kb_id IS NULL ORDER BY created_at")
+            .bind(cutoff_ms)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(rows::file).collect()
+    }
+
+    async fn add_attachment(&self, a: &AttachmentRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO attachments (id, conversation_id, owner_id, kind, file_id, title, url, content, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&a.id)
+        .bind(&a.conversation_id)
+        .bind(&a.owner_id)
+        .bind(&a.kind)
+        .bind(&a.file_id)
+        .bind(&a.title)
+        .bind(&a.url)
+        .bind(&a.content)
+        .bind(a.created_at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn attachments(&self, owner_id: &str, conversation_id: &str) -> Result<Vec<AttachmentRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM attachments WHERE conversation_id = $1 AND owner_id = $2 ORDER BY created_at, id",
+        )
+        .bind(conversation_id)
+        .bind(owner_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(rows::attachment).collect()
+    }
+
+    async fn billing_account(&self, user_id: &str) -> Result<Option<BillingAccountRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM billing_accounts WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::billing_account).transpose()
+    }
+
+    async fn billing_account_by_customer(&self, customer_id: &str) -> Result<Option<BillingAccountRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM billing_accounts WHERE customer_id = $1")
+            .bind(customer_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::billing_account).transpose()
+    }
+
+    async fn put_billing_account(&self, b: &BillingAccountRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO billing_accounts (user_id, customer_id, subscription_id, status, price_id, plan_id,
+               current_period_end, cancel_at_period_end, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (user_id) DO UPDATE SET customer_id = excluded.customer_id, subscription_id = excluded.subscription_id, status = excluded.status, price_id = excluded.price_id, plan_id = excluded.plan_id, current_period_end = excluded.current_period_end, cancel_at_period_end = excluded.cancel_at_period_end, updated_at = excluded.updated_at",
+        )
+        .bind(&b.user_id)
+        .bind(&b.customer_id)
+        .bind(&b.subscription_id)
+        .bind(&b.status)
+        .bind(&b.price_id)
+        .bind(&b.plan_id)
+        .bind(b.current_period_end_ms)
+        .bind(i32::from(b.cancel_at_period_end))
+        .bind(b.updated_at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn billing_claim_event(&self, event_id: &str, event_type: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let res = sqlx::query(
+            "INSERT INTO billing_events (event_id, event_type, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(event_id)
+        .bind(event_type)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    async fn billing_release_event(&self, event_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM billing_events WHERE event_id = $1").bind(event_id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn token_usage_between(&self, subject_id: &str, from_day: i64, to_day: i64) -> Result<i64, StoreError> {
+        let n: Option<i64> = sqlx::query_scalar(
+            "SELECT CAST(SUM(tokens) AS BIGINT) FROM token_usage WHERE subject_id = $1 AND day >= $2 AND day <= $3",
+        )
+        .bind(subject_id)
+        .bind(from_day)
+        .bind(to_day)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n.unwrap_or(0))
     }
 
     async fn close(&self) {

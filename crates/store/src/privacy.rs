@@ -68,7 +68,7 @@ pub(crate) const SECRET_COLUMNS: [&str; 4] = ["token_hash", "key_hash", "passwor
 /// list for every backend (`CONCAT` is the one string concatenation all three
 /// share: `||` is OR on MySQL). `{ids}` stands for the subject ids. The order is the
 /// order of deletion.
-pub(crate) const OWNED: [(&str, &str); 13] = [
+pub(crate) const OWNED: [(&str, &str); 16] = [
     ("user_identities", "user_id IN ({ids})"),
     // The invitation this person used names their email.
     ("invitations", "used_by IN ({ids})"),
@@ -81,6 +81,11 @@ pub(crate) const OWNED: [(&str, &str); 13] = [
         "token_usage",
         "subject_id IN ({ids}) OR subject_id IN (SELECT CONCAT('key:', id) FROM api_keys WHERE user_id IN ({ids}))",
     ),
+    ("attachments", "owner_id IN ({ids})"),
+    // Objects in storage are deleted by the caller first (it reads `files_of`).
+    ("files", "owner_id IN ({ids})"),
+    // The Stripe customer itself stays at Stripe (invoices are kept by law there).
+    ("billing_accounts", "user_id IN ({ids})"),
     ("conversations", "owner_id IN ({ids})"),
     ("sessions", "subject_id IN ({ids})"),
     ("refresh_tokens", "user_id IN ({ids})"),
@@ -103,12 +108,22 @@ pub(crate) enum PurgeArg {
 
 /// The retention plan: table, condition over `{arg}`, and what `{arg}` is. The order
 /// is the order of deletion (rows that hang off old conversations before them).
-pub(crate) const PURGE: [(&str, &str, PurgeArg); 10] = [
+pub(crate) const PURGE: [(&str, &str, PurgeArg); 14] = [
     ("data_keys", "stream_id IN (SELECT id FROM conversations WHERE updated_at < {arg})", PurgeArg::Cutoff),
     ("events", "stream_id IN (SELECT id FROM conversations WHERE updated_at < {arg})", PurgeArg::Cutoff),
     ("messages", "conversation_id IN (SELECT id FROM conversations WHERE updated_at < {arg})", PurgeArg::Cutoff),
     ("line_chats", "conversation_id IN (SELECT id FROM conversations WHERE updated_at < {arg})", PurgeArg::Cutoff),
+    ("attachments", "conversation_id IN (SELECT id FROM conversations WHERE updated_at < {arg})", PurgeArg::Cutoff),
     ("conversations", "updated_at < {arg}", PurgeArg::Cutoff),
+    // Uploaded files (not knowledge-base documents): the caller deleted their
+    // objects first (`files_before`).
+    (
+        "data_keys",
+        "stream_id IN (SELECT CONCAT('file:', id) FROM files WHERE created_at < {arg} AND kb_id IS NULL)",
+        PurgeArg::Cutoff,
+    ),
+    ("files", "created_at < {arg} AND kb_id IS NULL", PurgeArg::Cutoff),
+    ("billing_events", "received_at < {arg}", PurgeArg::Cutoff),
     ("sessions", "expires_at < {arg}", PurgeArg::Now),
     ("refresh_tokens", "expires_at < {arg}", PurgeArg::Now),
     ("token_usage", "day < {arg}", PurgeArg::CutoffDay),

@@ -4,8 +4,8 @@
 
 use crate::events::{ConversationRow, MessageRow, MessageStatus, SessionRow, Usage};
 use crate::{
-    ApiKeyRow, AuditRow, KbEntryRow, KnowledgeBaseRow, LineChatRow, LineFailureRow, RefreshRow, StoreError,
-    UnansweredRow, UserRow,
+    ApiKeyRow, AttachmentRow, AuditRow, BillingAccountRow, FileRow, KbEntryRow, KnowledgeBaseRow, LineChatRow,
+    LineFailureRow, RefreshRow, StoreError, UnansweredRow, UserRow,
 };
 
 /// How a backend reads one cell by column name.
@@ -220,5 +220,50 @@ pub(crate) fn entry_use(r: &impl Cells) -> Result<crate::EntryUse, StoreError> {
         kb: r.opt_text("kb")?.unwrap_or_default(),
         question: r.opt_text("question")?.unwrap_or_default(),
         count: r.int("n")?,
+    })
+}
+
+pub(crate) fn file(r: &impl Cells) -> Result<FileRow, StoreError> {
+    Ok(FileRow {
+        id: r.text("id")?,
+        owner_id: r.text("owner_id")?,
+        name: r.text("name")?,
+        kind: r.text("kind")?,
+        mime: r.text("mime")?,
+        size: r.int("size")?,
+        sha256: r.text("sha256")?,
+        storage_key: r.text("storage_key")?,
+        extracted_text: r.opt_text("extracted_text")?,
+        text_truncated: r.int("text_truncated")? != 0,
+        kb_id: r.opt_text("kb_id")?,
+        created_at_ms: r.int("created_at")?,
+    })
+}
+
+pub(crate) fn attachment(r: &impl Cells) -> Result<AttachmentRow, StoreError> {
+    Ok(AttachmentRow {
+        id: r.text("id")?,
+        conversation_id: r.text("conversation_id")?,
+        owner_id: r.text("owner_id")?,
+        kind: r.text("kind")?,
+        file_id: r.opt_text("file_id")?,
+        title: r.text("title")?,
+        url: r.opt_text("url")?,
+        content: r.text("content")?,
+        created_at_ms: r.int("created_at")?,
+    })
+}
+
+pub(crate) fn billing_account(r: &impl Cells) -> Result<BillingAccountRow, StoreError> {
+    Ok(BillingAccountRow {
+        user_id: r.text("user_id")?,
+        customer_id: r.text("customer_id")?,
+        subscription_id: r.opt_text("subscription_id")?,
+        status: r.text("status")?,
+        price_id: r.opt_text("price_id")?,
+        plan_id: r.text("plan_id")?,
+        current_period_end_ms: r.opt_int("current_period_end")?,
+        cancel_at_period_end: r.int("cancel_at_period_end")? != 0,
+        updated_at_ms: r.int("updated_at")?,
     })
 }

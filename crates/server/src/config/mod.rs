@@ -2,7 +2,10 @@
 //! again from the environment. Variable names follow both deployment plans' `.env`
 //! files so an operator can bring theirs.
 
+mod optional;
 mod source;
+
+pub use optional::{BillingConfig, BrowserConfig, FilesConfig, S3Config};
 
 pub use source::{Origin, Resolved, Source};
 
@@ -286,6 +289,12 @@ pub struct Config {
     /// `None`: the LINE webhook answers 404.
     pub line: Option<LineConfig>,
     pub privacy: PrivacyConfig,
+    /// File uploads and their storage.
+    pub files: FilesConfig,
+    /// The /browser reader.
+    pub browser: BrowserConfig,
+    /// Stripe billing, when configured.
+    pub billing: Option<BillingConfig>,
     /// Bearer token required on `/metrics` when set.
     pub metrics_token: Option<SecretString>,
     /// Every setting as resolved, secrets blanked (for `check-config`).
@@ -425,6 +434,17 @@ impl Config {
             return Err(ConfigError::new("SESSION_TTL_HOURS", "must be at least 1"));
         }
 
+        let data_dir = match url.backend() {
+            tenmon_store::Backend::Sqlite => url
+                .sqlite_path()
+                .and_then(|p| Path::new(p).parent().map(Path::to_path_buf))
+                .filter(|p| !p.as_os_str().is_empty()),
+            _ => None,
+        };
+        let files = optional::files(src, data_dir)?;
+        let browser = optional::browser(src)?;
+        let billing = optional::billing(src)?;
+
         let mut resolved = src.resolved();
         for r in &mut resolved {
             if r.key == "DATABASE_URL" {
@@ -453,6 +473,9 @@ impl Config {
             rate_limit,
             line,
             privacy,
+            files,
+            browser,
+            billing,
             metrics_token,
             resolved,
             warnings,

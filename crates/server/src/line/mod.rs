@@ -181,6 +181,8 @@ impl LineChannel {
             message: text.clone(),
             assistant: Some(self.inner.config.assistant.clone()),
             model: None,
+            attachments: Vec::new(),
+            images: Vec::new(),
         };
         let started = match self.inner.chat.start(input(known.clone())).await {
             // Deleted (by the user's erasure or an admin): start a new one.

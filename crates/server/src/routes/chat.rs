@@ -84,6 +84,8 @@ pub fn input(state: &AppState, caller: &Caller, body: ChatBody, assistant: Optio
         message: body.message,
         assistant: assistant.map(str::to_string).or(body.assistant),
         model: body.model,
+        attachments: Vec::new(),
+        images: Vec::new(),
     }
 }
 

@@ -58,6 +58,8 @@ pub async fn post_concierge(
             message: body.message,
             assistant: Some("concierge".into()),
             model: None,
+            attachments: Vec::new(),
+            images: Vec::new(),
         })
         .await?;
     let wants_sse = headers.get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/event-stream"));

@@ -39,6 +39,7 @@ macro_rules! on_every_backend {
 
 mod accounts;
 mod events;
+mod files;
 mod harness;
 mod kb;
 mod line;

@@ -44,6 +44,9 @@ async fn two_people(s: &Arc<dyn Store>) {
         s.record_consent(u, "2024-04", 7).await.unwrap();
         s.link_identity("https://idp.example", &format!("sub-{u}"), u, 8).await.unwrap();
         s.put_data_key(c, u, &format!("wrapped-{u}"), 9).await.unwrap();
+        s.put_file(&crate::files::file(&format!("f-{u}"), u, 10, 9)).await.unwrap();
+        s.add_attachment(&crate::files::attachment(&format!("a-{u}"), c, u, Some(&format!("f-{u}")))).await.unwrap();
+        s.put_billing_account(&crate::files::billing(u, &format!("cus_{u}"))).await.unwrap();
     }
     s.line_put_chat(&LineChatRow {
         chat_id: "Uline".into(),
@@ -69,7 +72,7 @@ async fn export_has_the_same_shape_everywhere(t: TestDb) {
     two_people(s).await;
     assert!(s.export_subjects(&[]).await.unwrap().tables.is_empty());
     let out = s.export_subjects(&["u1".into()]).await.unwrap();
-    let expected: [(&str, usize, &[&str]); 13] = [
+    let expected: [(&str, usize, &[&str]); 16] = [
         ("user_identities", 1, &["issuer", "subject", "user_id", "created_at"]),
         ("invitations", 0, &[]),
         ("data_keys", 1, &["stream_id", "owner_id", "created_at"]),
@@ -95,6 +98,44 @@ async fn export_has_the_same_shape_everywhere(t: TestDb) {
             ],
         ),
         ("token_usage", 2, &["subject_id", "day", "tokens"]),
+        (
+            "attachments",
+            1,
+            &["id", "conversation_id", "owner_id", "kind", "file_id", "title", "url", "content", "created_at"],
+        ),
+        (
+            "files",
+            1,
+            &[
+                "id",
+                "owner_id",
+                "name",
+                "kind",
+                "mime",
+                "size",
+                "sha256",
+                "storage_key",
+                "extracted_text",
+                "text_truncated",
+                "kb_id",
+                "created_at",
+            ],
+        ),
+        (
+            "billing_accounts",
+            1,
+            &[
+                "user_id",
+                "customer_id",
+                "subscription_id",
+                "status",
+                "price_id",
+                "plan_id",
+                "current_period_end",
+                "cancel_at_period_end",
+                "updated_at",
+            ],
+        ),
         (
             "conversations",
             1,
@@ -177,6 +218,9 @@ async fn erase_removes_every_row_of_the_subjects_only(t: TestDb) {
         ("events", 7),
         ("messages", 2),
         ("token_usage", 2),
+        ("attachments", 1),
+        ("files", 1),
+        ("billing_accounts", 1),
         ("conversations", 2),
         ("sessions", 1),
         ("refresh_tokens", 1),
@@ -243,15 +287,28 @@ async fn purge_counts_then_removes_what_is_old(t: TestDb) {
     s.line_claim_event("e-new", 9 * day).await.unwrap();
     s.record_unanswered("default", "old", "old", day).await.unwrap();
     s.record_unanswered("default", "new", "new", 9 * day).await.unwrap();
+    s.put_file(&crate::files::file("f-old", "u", 10, day)).await.unwrap();
+    s.put_data_key("file:f-old", "u", "w", day).await.unwrap();
+    s.put_file(&crate::files::file("f-new", "u", 10, 9 * day)).await.unwrap();
+    let mut doc = crate::files::file("f-doc", "admin", 10, day);
+    doc.kb_id = Some("mnp".into());
+    s.put_file(&doc).await.unwrap();
+    s.add_attachment(&crate::files::attachment("a-old", "old", "u", None)).await.unwrap();
+    s.add_attachment(&crate::files::attachment("a-new", "new", "u", None)).await.unwrap();
+    s.billing_claim_event("evt_old", "invoice.paid", day).await.unwrap();
+    s.billing_claim_event("evt_new", "invoice.paid", 9 * day).await.unwrap();
 
     let (cutoff, now) = (5 * day, 6 * day);
     let dry = s.purge(cutoff, now, true).await.unwrap();
     let expected = [
-        ("data_keys", 1),
+        ("data_keys", 2),
         ("events", 2),
         ("messages", 1),
         ("line_chats", 1),
+        ("attachments", 1),
         ("conversations", 1),
+        ("files", 1),
+        ("billing_events", 1),
         ("sessions", 1),
         ("refresh_tokens", 1),
         ("token_usage", 1),
@@ -268,6 +325,12 @@ async fn purge_counts_then_removes_what_is_old(t: TestDb) {
     assert!(s.conversation("u", "old").await.unwrap().is_none());
     assert!(s.conversation("u", "new").await.unwrap().is_some());
     assert_eq!(s.data_keys().await.unwrap().len(), 1);
+    assert!(s.file("u", "f-old").await.unwrap().is_none());
+    assert!(s.file("u", "f-new").await.unwrap().is_some());
+    assert!(s.file("admin", "f-doc").await.unwrap().is_some(), "knowledge-base documents stay");
+    assert_eq!(s.attachments("u", "new").await.unwrap().len(), 1);
+    assert!(s.billing_claim_event("evt_old", "invoice.paid", now).await.unwrap());
+    assert!(!s.billing_claim_event("evt_new", "invoice.paid", now).await.unwrap());
     assert!(s.session_by_token_hash("hash-live", now).await.unwrap().is_some());
     assert_eq!(s.token_usage("u", 9).await.unwrap(), 5);
     assert!(s.line_claim_event("e-old", now).await.unwrap(), "forgotten, so claimable again");
@@ -392,11 +455,22 @@ async fn encryption_at_rest_round_trips(t: TestDb) {
     assert_eq!(s.conversation("u1", "c1").await.unwrap().unwrap().title, "MNP");
     assert_eq!(s.messages("u1", "c1").await.unwrap()[1].content, "十桁の番号です");
     assert_eq!(s.unanswered(10).await.unwrap()[0].sample, "秘密の質問です");
+    s.put_file(&crate::files::file("f1", "u1", 10, 1)).await.unwrap();
+    s.add_attachment(&crate::files::attachment("a1", "c1", "u1", None)).await.unwrap();
+    assert_eq!(s.file("u1", "f1").await.unwrap().unwrap().extracted_text.as_deref(), Some("乗り換えの手順"));
+    assert_eq!(s.files("u1", 5).await.unwrap()[0].extracted_text.as_deref(), Some("乗り換えの手順"));
+    let a = &s.attachments("u1", "c1").await.unwrap()[0];
+    assert_eq!((a.title.as_str(), a.content.as_str()), ("ページ", "本文"));
+    let raw_file = t.store.file("u1", "f1").await.unwrap().unwrap();
+    assert!(raw_file.extracted_text.unwrap().starts_with("enc:v1:dk:"));
+    let raw_att = &t.store.attachments("u1", "c1").await.unwrap()[0];
+    assert!(raw_att.content.starts_with("enc:v1:dk:") && raw_att.title.starts_with("enc:v1:dk:"));
     let export = serde_json::to_string(&s.export_subjects(&["u1".into()]).await.unwrap()).unwrap();
     assert!(export.contains("十桁の") && !export.contains("enc:v1:"), "{export}");
     // Underneath, nothing personal is in the clear.
     let raw = serde_json::to_string(&t.store.export_subjects(&["u1".into()]).await.unwrap()).unwrap();
-    assert!(!raw.contains("十桁の") && !raw.contains("予約番号"), "{raw}");
+    assert!(!raw.contains("十桁の") && !raw.contains("予約番号") && !raw.contains("乗り換え"), "{raw}");
+    assert!(export.contains("乗り換えの手順") && export.contains("本文"), "{export}");
     let raw_msgs = t.store.messages("u1", "c1").await.unwrap();
     assert!(raw_msgs[1].content.starts_with("enc:v1:dk:"));
     // Erasing the owner destroys the key: what is left cannot be read.
