@@ -727,6 +727,51 @@ impl ChatService {
         .boxed()
     }
 
+    /// Attach a document to a conversation of this owner, or to a new one titled
+    /// after the document (the /browser reader starts here). Returns the
+    /// conversation's id.
+    pub async fn attach(
+        &self,
+        owner_id: &str,
+        conversation_id: Option<&str>,
+        assistant: Option<&str>,
+        doc: crate::NewAttachment,
+    ) -> Result<String, ChatError> {
+        let store = &self.inner.store;
+        let conversation_id = match conversation_id {
+            Some(id) => store.conversation(owner_id, id).await?.ok_or(ChatError::ConversationNotFound)?.id,
+            None => {
+                let assistant = assistant.unwrap_or("default");
+                if self.inner.assistants.get(assistant).is_none() {
+                    return Err(ChatError::UnknownAssistant(assistant.to_string()));
+                }
+                let id = new_id();
+                let mut next = store.next_seq(&id).await?;
+                let created = EventPayload::ConversationCreated {
+                    owner_id: owner_id.to_string(),
+                    title: title_from(&doc.title),
+                    assistant: assistant.to_string(),
+                };
+                self.append(&id, &mut next, vec![created]).await?;
+                id
+            }
+        };
+        store
+            .add_attachment(&AttachmentRow {
+                id: new_id(),
+                conversation_id: conversation_id.clone(),
+                owner_id: owner_id.to_string(),
+                kind: doc.kind,
+                file_id: doc.file_id,
+                title: doc.title,
+                url: doc.url,
+                content: doc.text,
+                created_at_ms: now_ms(),
+            })
+            .await?;
+        Ok(conversation_id)
+    }
+
     /// Cancel a running turn of this owner. Returns the message's status afterwards.
     pub async fn cancel(&self, owner_id: &str, message_id: &str) -> Result<MessageStatus, ChatError> {
         let msg = self.inner.store.message(owner_id, message_id).await?.ok_or(ChatError::MessageNotFound)?;

@@ -52,6 +52,8 @@ pub struct App {
     pub kb: tenmon_kb::KnowledgeBase,
     /// Accounts, logins and tokens.
     pub accounts: crate::accounts::Accounts,
+    /// Stripe billing, when configured.
+    pub billing: Option<crate::billing::Billing>,
     /// Rate limits (in memory for one replica).
     pub limiter: Arc<dyn crate::ratelimit::RateLimiter>,
 }
@@ -121,8 +123,16 @@ impl AppState {
             .clone()
             .map(|c| crate::line::LineChannel::new(c, store.clone(), chat.clone(), kb.clone(), tasks.clone()));
         let oidc = config.auth.oidc.clone().map(crate::oidc::Oidc::new);
+        let billing = config.billing.as_ref().and_then(|b| match crate::billing::Billing::new(b, store.clone()) {
+            Ok(billing) => Some(billing),
+            Err(e) => {
+                tracing::error!(error = %e, "billing is configured but cannot start; it stays off");
+                None
+            }
+        });
         AppState(Arc::new(App {
             oidc,
+            billing,
             line,
             config,
             store,

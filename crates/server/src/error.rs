@@ -65,6 +65,9 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("the daily token quota is used up; it resets in {retry_after_secs} s (00:00 UTC)")]
     QuotaExceeded { retry_after_secs: u64 },
+    /// The plan's monthly tokens are used up (billing on).
+    #[error("the monthly token quota of the {plan} plan is used up; upgrade the plan or wait {retry_after_secs} s for the new month")]
+    PlanQuotaExceeded { retry_after_secs: u64, plan: String },
     /// An import with bad rows: every problem, by line.
     #[error("the file has {} problem(s); nothing was imported", .0.len())]
     Import(Vec<tenmon_kb::RowError>),
@@ -86,6 +89,10 @@ pub enum ApiError {
     /// `upstream_timeout`, `context_too_long` or `interrupted`.
     #[error("{message}")]
     Upstream { code: String, message: String },
+    /// A feature's own failure with its own code (files, the /browser reader,
+    /// billing): `file_too_large`, `address_not_allowed`, …
+    #[error("{message}")]
+    Coded { status: StatusCode, code: &'static str, message: String },
     /// Anything else: logged, never shown.
     #[error("internal server error")]
     Internal(String),
@@ -103,7 +110,7 @@ impl ApiError {
             ApiError::ConsentRequired(_) => "consent_required",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::RateLimited { .. } => "rate_limited",
-            ApiError::QuotaExceeded { .. } => "quota_exceeded",
+            ApiError::QuotaExceeded { .. } | ApiError::PlanQuotaExceeded { .. } => "quota_exceeded",
             ApiError::Import(_) => "import_failed",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
@@ -114,6 +121,7 @@ impl ApiError {
             ApiError::ServiceUnavailable(_) => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
             ApiError::Upstream { .. } => "upstream",
+            ApiError::Coded { code, .. } => code,
         }
     }
 
@@ -123,7 +131,9 @@ impl ApiError {
             ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized | ApiError::BadSignature(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::ConsentRequired(_) => StatusCode::FORBIDDEN,
-            ApiError::RateLimited { .. } | ApiError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::QuotaExceeded { .. } | ApiError::PlanQuotaExceeded { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Import(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -133,6 +143,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Coded { status, .. } => *status,
             ApiError::Upstream { code, .. } => match code.as_str() {
                 "upstream_rate_limited" | "interrupted" => StatusCode::SERVICE_UNAVAILABLE,
                 "upstream_timeout" => StatusCode::GATEWAY_TIMEOUT,
@@ -140,6 +151,11 @@ impl ApiError {
                 _ => StatusCode::BAD_GATEWAY,
             },
         }
+    }
+
+    /// A feature's error with its own code.
+    pub fn coded(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Coded { status, code, message: message.into() }
     }
 
     /// A 422 naming the field.
@@ -185,7 +201,10 @@ impl IntoResponse for ApiError {
         };
         let body = ErrorBody { error: ErrorDetail { code, message: self.to_string(), field, rows } };
         let mut response = (status, Json(body)).into_response();
-        if let ApiError::RateLimited { retry_after_secs } | ApiError::QuotaExceeded { retry_after_secs } = &self {
+        if let ApiError::RateLimited { retry_after_secs }
+        | ApiError::QuotaExceeded { retry_after_secs }
+        | ApiError::PlanQuotaExceeded { retry_after_secs, .. } = &self
+        {
             if let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string()) {
                 response.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
             }

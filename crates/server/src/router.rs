@@ -6,8 +6,8 @@ use crate::app::{AppState, BodyLimit};
 use crate::config::CorsOrigins;
 use crate::middleware::{json_errors, observe, rate_limit, request_id, security};
 use crate::routes::{
-    admin, analytics, api_keys, audit, auth, chat, concierge, conversations, fallback, health, invitations, kb, line,
-    metrics, oidc, openai_compat, openapi, privacy, session, web,
+    admin, analytics, api_keys, audit, auth, billing, chat, concierge, conversations, fallback, health, invitations,
+    kb, line, metrics, oidc, openai_compat, openapi, privacy, session, web,
 };
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, Method, StatusCode};
@@ -106,6 +106,10 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(privacy::export))
         .routes(routes!(line::webhook))
         .routes(routes!(line::failures))
+        .routes(routes!(billing::get_billing))
+        .routes(routes!(billing::checkout))
+        .routes(routes!(billing::portal))
+        .routes(routes!(billing::webhook))
         .routes(routes!(openai_compat::list_models))
         .routes(routes!(openai_compat::chat_completions))
         .split_for_parts()

@@ -55,5 +55,10 @@ pub struct BillingAccountRow {
     pub plan_id: String,
     pub current_period_end_ms: Option<i64>,
     pub cancel_at_period_end: bool,
+    /// When the subscription went past due (unix seconds), for the grace period.
+    pub past_due_since: Option<i64>,
+    /// `created` of the newest applied event (unix seconds): older ones arriving
+    /// late change nothing.
+    pub last_event_at: Option<i64>,
     pub updated_at_ms: i64,
 }

@@ -1399,7 +1399,8 @@ impl Store for MysqlStore {
         // naming another user's customer would overwrite that user's row.
         let inserted = sqlx::query(
             "INSERT INTO billing_accounts (user_id, customer_id, subscription_id, status, price_id, plan_id,
-               current_period_end, cancel_at_period_end, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               current_period_end, cancel_at_period_end, past_due_since, last_event_at, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&b.user_id)
         .bind(&b.customer_id)
@@ -1409,6 +1410,8 @@ impl Store for MysqlStore {
         .bind(&b.plan_id)
         .bind(b.current_period_end_ms)
         .bind(i64::from(b.cancel_at_period_end))
+        .bind(b.past_due_since)
+        .bind(b.last_event_at)
         .bind(b.updated_at_ms)
         .execute(&self.pool)
         .await;
@@ -1417,7 +1420,8 @@ impl Store for MysqlStore {
             Err(sqlx::Error::Database(db)) if db.is_unique_violation() && db.message().contains("PRIMARY") => {
                 sqlx::query(
                     "UPDATE billing_accounts SET customer_id = ?, subscription_id = ?, status = ?, price_id = ?,
-                       plan_id = ?, current_period_end = ?, cancel_at_period_end = ?, updated_at = ?
+                       plan_id = ?, current_period_end = ?, cancel_at_period_end = ?, past_due_since = ?, last_event_at = ?,
+                       updated_at = ?
                      WHERE user_id = ?",
                 )
                 .bind(&b.customer_id)
@@ -1427,6 +1431,8 @@ impl Store for MysqlStore {
                 .bind(&b.plan_id)
                 .bind(b.current_period_end_ms)
                 .bind(i64::from(b.cancel_at_period_end))
+                .bind(b.past_due_since)
+                .bind(b.last_event_at)
                 .bind(b.updated_at_ms)
                 .bind(&b.user_id)
                 .execute(&self.pool)

@@ -1378,8 +1378,9 @@ impl Store for PostgresStore {
     async fn put_billing_account(&self, b: &BillingAccountRow) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO billing_accounts (user_id, customer_id, subscription_id, status, price_id, plan_id,
-               current_period_end, cancel_at_period_end, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT (user_id) DO UPDATE SET customer_id = excluded.customer_id, subscription_id = excluded.subscription_id, status = excluded.status, price_id = excluded.price_id, plan_id = excluded.plan_id, current_period_end = excluded.current_period_end, cancel_at_period_end = excluded.cancel_at_period_end, updated_at = excluded.updated_at",
+               current_period_end, cancel_at_period_end, past_due_since, last_event_at, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (user_id) DO UPDATE SET customer_id = excluded.customer_id, subscription_id = excluded.subscription_id, status = excluded.status, price_id = excluded.price_id, plan_id = excluded.plan_id, current_period_end = excluded.current_period_end, cancel_at_period_end = excluded.cancel_at_period_end, past_due_since = excluded.past_due_since, last_event_at = excluded.last_event_at, updated_at = excluded.updated_at",
         )
         .bind(&b.user_id)
         .bind(&b.customer_id)
@@ -1389,6 +1390,8 @@ impl Store for PostgresStore {
         .bind(&b.plan_id)
         .bind(b.current_period_end_ms)
         .bind(i32::from(b.cancel_at_period_end))
+        .bind(b.past_due_since)
+        .bind(b.last_event_at)
         .bind(b.updated_at_ms)
         .execute(&self.pool)
         .await?;

@@ -264,6 +264,8 @@ pub(crate) fn billing_account(r: &impl Cells) -> Result<BillingAccountRow, Store
         plan_id: r.text("plan_id")?,
         current_period_end_ms: r.opt_int("current_period_end")?,
         cancel_at_period_end: r.int("cancel_at_period_end")? != 0,
+        past_due_since: r.opt_int("past_due_since")?,
+        last_event_at: r.opt_int("last_event_at")?,
         updated_at_ms: r.int("updated_at")?,
     })
 }

@@ -10,3 +10,6 @@ pub use line::{FakeLine, LineCall};
 pub mod oidc;
 
 pub use oidc::{FakeOidc, OidcFault, OidcUser};
+pub mod stripe;
+
+pub use stripe::{ApiLayout, EventFixture, FakeStripe, StripeCall, WebhookDelivery};

@@ -26,6 +26,7 @@ fn exempt(path: &str) -> bool {
         || path == "/api/metrics"
         || path == "/api/health"
         || path == "/api/line/webhook"
+        || path == "/api/billing/webhook"
 }
 
 pub fn set_headers(headers: &mut HeaderMap, d: &Decision) {

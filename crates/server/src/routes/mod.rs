@@ -5,6 +5,7 @@ pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod chat;
 pub mod concierge;
 pub mod conversations;

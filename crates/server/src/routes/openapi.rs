@@ -30,6 +30,9 @@ use utoipa::{Modify, OpenApi};
         (name = "privacy", description = "Personal data: the privacy notice, consent, export, erasure"),
         (name = "line", description = "The LINE Messaging API channel"),
         (name = "line-admin", description = "LINE delivery failures (operators)"),
+        (name = "billing", description = "Plans, usage and Stripe billing (when enabled)"),
+        (name = "files", description = "File uploads: chat attachments and downloads"),
+        (name = "browser", description = "The /browser reader: read a web page, then chat about it"),
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&SecuritySchemes)

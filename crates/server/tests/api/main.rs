@@ -8,6 +8,7 @@ mod helpers;
 
 mod accounts;
 mod authz;
+mod billing;
 mod chat;
 mod cli;
 mod errors;

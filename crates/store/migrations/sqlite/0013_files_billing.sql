@@ -42,6 +42,8 @@ CREATE TABLE billing_accounts (
     plan_id               VARCHAR(64)   NOT NULL,
     current_period_end    BIGINT,
     cancel_at_period_end  INTEGER       NOT NULL DEFAULT 0,
+    past_due_since        BIGINT,
+    last_event_at         BIGINT,
     updated_at            BIGINT        NOT NULL,
     CONSTRAINT billing_accounts_customer_key UNIQUE (customer_id)
 );

@@ -46,6 +46,8 @@ pub fn billing(user: &str, customer: &str) -> BillingAccountRow {
         plan_id: "free".into(),
         current_period_end_ms: None,
         cancel_at_period_end: false,
+        past_due_since: None,
+        last_event_at: None,
         updated_at_ms: 1,
     }
 }
@@ -103,6 +105,8 @@ async fn billing_rows_and_events_once(t: TestDb) {
     paid.plan_id = "pro".into();
     paid.current_period_end_ms = Some(1_800_000_000_000);
     paid.cancel_at_period_end = true;
+    paid.past_due_since = Some(1_700_000_000);
+    paid.last_event_at = Some(1_700_000_100);
     paid.updated_at_ms = 2;
     s.put_billing_account(&paid).await.unwrap();
     assert_eq!(s.billing_account("u1").await.unwrap(), Some(paid.clone()));

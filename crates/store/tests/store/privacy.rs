@@ -133,6 +133,8 @@ async fn export_has_the_same_shape_everywhere(t: TestDb) {
                 "plan_id",
                 "current_period_end",
                 "cancel_at_period_end",
+                "past_due_since",
+                "last_event_at",
                 "updated_at",
             ],
         ),
