@@ -9,8 +9,11 @@ use tenmon_billing::{sign, verify, BillingError, DEFAULT_TOLERANCE};
 const SECRET: &str = "whsec_crossCheckSecret0123456789";
 
 fn python() -> Option<PathBuf> {
-    let home = std::env::var("HOME").unwrap_or_default();
-    let path = PathBuf::from(home).join(".cache/tenmon-ark/venv/bin/python");
+    // `make test` names the venv's python; else the default venv location.
+    let path = match std::env::var("TENMON_PYTHON") {
+        Ok(p) => PathBuf::from(p),
+        Err(_) => PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/tenmon-ark/venv/bin/python"),
+    };
     if path.exists() {
         return Some(path);
     }
