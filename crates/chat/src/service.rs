@@ -296,9 +296,11 @@ impl ChatService {
             None => Vec::new(),
         };
         let now = crate::now_ms();
+        // A retried message names the same files again: attach each file once.
         let fresh: Vec<AttachmentRow> = input
             .attachments
             .iter()
+            .filter(|a| a.file_id.is_none() || !attachments.iter().any(|b| b.file_id == a.file_id))
             .map(|a| AttachmentRow {
                 id: new_id(),
                 conversation_id: conversation_id.clone(),

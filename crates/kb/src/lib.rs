@@ -445,6 +445,21 @@ impl KnowledgeBase {
         Ok(row)
     }
 
+    /// Several entries at once (a document's chunks): all valid and written in one
+    /// go, or none; searchable on return.
+    pub async fn put_entries(&self, kb: &str, inputs: Vec<EntryInput>) -> Result<Vec<KbEntryRow>, KbError> {
+        self.require_base(kb).await?;
+        for input in &inputs {
+            if let Some((field, message)) = input.problems().into_iter().next() {
+                return Err(KbError::Invalid { field, message });
+            }
+        }
+        let now = now_ms();
+        let rows: Vec<KbEntryRow> = inputs.into_iter().map(|i| self.to_row(kb, i, now)).collect();
+        self.write(rows.clone()).await?;
+        Ok(rows)
+    }
+
     /// Enable or disable an entry.
     pub async fn set_enabled(&self, id: &str, enabled: bool) -> Result<KbEntryRow, KbError> {
         let mut row = self.entry(id).ok_or(KbError::NotFound("entry"))?.as_ref().clone();

@@ -52,6 +52,10 @@ pub struct App {
     pub kb: tenmon_kb::KnowledgeBase,
     /// Accounts, logins and tokens.
     pub accounts: crate::accounts::Accounts,
+    /// Uploaded files and their storage.
+    pub files: crate::files::Files,
+    /// The /browser reader's fetcher (SSRF-safe).
+    pub fetcher: tenmon_browser::Fetcher,
     /// Stripe billing, when configured.
     pub billing: Option<crate::billing::Billing>,
     /// Rate limits (in memory for one replica).
@@ -61,7 +65,7 @@ pub struct App {
 impl AppState {
     /// Assemble the state around an opened, migrated store (loads the knowledge
     /// bases into the search index; seeds the MNP pack on first start).
-    pub async fn build(config: Config, store: Arc<dyn Store>) -> Result<Self, tenmon_kb::KbError> {
+    pub async fn build(config: Config, store: Arc<dyn Store>) -> Result<Self, BuildError> {
         let store = protect(store, &config);
         let kb = tenmon_kb::KnowledgeBase::load(
             store.clone(),
@@ -72,7 +76,15 @@ impl AppState {
             },
         )
         .await?;
-        let state = Self::with_kb(config, store, kb);
+        let files = crate::files::Files::new(config.files.clone(), store.clone())?;
+        let fetcher = tenmon_browser::Fetcher::new(tenmon_browser::FetchSettings {
+            allowed_hosts: config.browser.allowed_hosts.clone(),
+            max_bytes: config.browser.max_bytes as usize,
+            timeout: config.browser.timeout,
+            max_redirects: config.browser.max_redirects,
+            ..tenmon_browser::FetchSettings::default()
+        })?;
+        let state = Self::with_kb(config, store, kb, files, fetcher);
         if let Some((email, password)) = &state.config.auth.admin {
             match state.accounts.bootstrap_admin(email, password).await {
                 Ok(true) => tracing::info!("created the first admin from ADMIN_EMAIL"),
@@ -83,7 +95,13 @@ impl AppState {
         Ok(state)
     }
 
-    fn with_kb(config: Config, store: Arc<dyn Store>, kb: tenmon_kb::KnowledgeBase) -> Self {
+    fn with_kb(
+        config: Config,
+        store: Arc<dyn Store>,
+        kb: tenmon_kb::KnowledgeBase,
+        files: crate::files::Files,
+        fetcher: tenmon_browser::Fetcher,
+    ) -> Self {
         let started_at = SystemTime::now();
         let mut metrics = Metrics::new(started_at);
         let turn_metrics = TurnMetrics::default();
@@ -133,6 +151,8 @@ impl AppState {
         AppState(Arc::new(App {
             oidc,
             billing,
+            files,
+            fetcher,
             line,
             config,
             store,
@@ -148,6 +168,17 @@ impl AppState {
             limiter,
         }))
     }
+}
+
+/// Why the state could not be assembled.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("knowledge base: {0}")]
+    Kb(#[from] tenmon_kb::KbError),
+    #[error("file storage (FILE_STORAGE_DIR / S3_*): {0}")]
+    Files(#[from] tenmon_files::FileError),
+    #[error("the /browser reader (BROWSER_*): {0}")]
+    Browser(#[from] tenmon_browser::FetchError),
 }
 
 /// With `ENCRYPTION_KEY`, the store seals personal text at rest.

@@ -1,6 +1,6 @@
 //! Data subject rights and retention, free of HTTP: export everything stored about
-//! a person, erase it everywhere (database rows, unanswered-question samples made
-//! from their messages, the search cache), and purge what is older than the
+//! a person, erase it everywhere (database rows, stored files, unanswered-question
+//! samples made from their messages, the search cache), and purge what is older than the
 //! retention limit on a schedule.
 
 use crate::app::AppState;
@@ -29,6 +29,9 @@ pub async fn erase(state: &AppState, subject_id: &str) -> Result<RowCounts, Stor
         .filter_map(|m| m["content"].as_str())
         .map(tenmon_kb::KnowledgeBase::unanswered_key)
         .collect();
+    // Stored files' bytes first: once the rows are gone nothing points at them.
+    let files = state.store.files_of(&ids).await?;
+    state.files.delete_objects(&files).await;
     let counts = state.store.erase_subjects(&ids, &keys).await?;
     // Cached searches are keyed by what people typed.
     state.kb.clear_cache();
@@ -40,6 +43,10 @@ pub async fn erase(state: &AppState, subject_id: &str) -> Result<RowCounts, Stor
 pub async fn purge(state: &AppState, days: u32, dry_run: bool) -> Result<RowCounts, StoreError> {
     let now = tenmon_chat::now_ms();
     let cutoff = now - i64::from(days) * 86_400_000;
+    if !dry_run {
+        let old = state.store.files_before(cutoff).await?;
+        state.files.delete_objects(&old).await;
+    }
     let counts = state.store.purge(cutoff, now, dry_run).await?;
     if !dry_run {
         if counts.total() > 0 {

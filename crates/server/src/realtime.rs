@@ -142,7 +142,11 @@ async fn chat_send(
     if let Err(e) = crate::quota::check(&state, &caller).await {
         return error_ack(ack, &e);
     }
-    let started = match state.chat.start(input(&state, &caller, body, None)).await {
+    let input = match input(&state, &caller, body, None).await {
+        Ok(i) => i,
+        Err(e) => return error_ack(ack, &e),
+    };
+    let started = match state.chat.start(input).await {
         Ok(s) => s,
         Err(e) => return error_ack(ack, &ApiError::from(e)),
     };

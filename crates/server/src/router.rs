@@ -4,10 +4,10 @@
 
 use crate::app::{AppState, BodyLimit};
 use crate::config::CorsOrigins;
-use crate::middleware::{json_errors, observe, rate_limit, request_id, security};
+use crate::middleware::{body_limit, json_errors, observe, rate_limit, request_id, security};
 use crate::routes::{
-    admin, analytics, api_keys, audit, auth, billing, chat, concierge, conversations, fallback, health, invitations,
-    kb, line, metrics, oidc, openai_compat, openapi, privacy, session, web,
+    admin, analytics, api_keys, audit, auth, billing, browser, chat, concierge, conversations, fallback, files, health,
+    invitations, kb, line, metrics, oidc, openai_compat, openapi, privacy, session, web,
 };
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, Method, StatusCode};
@@ -15,7 +15,6 @@ use axum::{middleware as mw, Extension, Router};
 use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -106,6 +105,10 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(privacy::export))
         .routes(routes!(line::webhook))
         .routes(routes!(line::failures))
+        .routes(routes!(files::upload, files::list))
+        .routes(routes!(files::download, files::delete))
+        .routes(routes!(files::upload_document))
+        .routes(routes!(browser::read))
         .routes(routes!(billing::get_billing))
         .routes(routes!(billing::checkout))
         .routes(routes!(billing::portal))
@@ -154,8 +157,8 @@ pub fn build(state: AppState) -> Router {
         .fallback(web::fallback)
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .layer(Extension(spec))
-        .layer(DefaultBodyLimit::max(limit))
-        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(DefaultBodyLimit::max(body_limit::largest(&state)))
+        .layer(mw::from_fn_with_state(state.clone(), body_limit::limit))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, cfg.request_timeout))
         .layer(mw::from_fn(json_errors::json_errors));
     for layer in security::layers() {

@@ -36,6 +36,10 @@ pub struct ChatBody {
     /// Ask for a specific model.
     #[schema(min_length = 1, max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f]+$")]
     pub model: Option<String>,
+    /// Files of the caller's (`POST /api/files`) to attach: documents' text is read
+    /// by the model in this and later turns, images go with this turn (at most 10).
+    #[schema(max_items = 10)]
+    pub file_ids: Option<Vec<String>>,
 }
 
 /// A finished turn.
@@ -76,17 +80,26 @@ pub struct CancelResult {
     pub status: String,
 }
 
-pub fn input(state: &AppState, caller: &Caller, body: ChatBody, assistant: Option<&str>) -> TurnInput {
-    TurnInput {
+pub async fn input(
+    state: &AppState,
+    caller: &Caller,
+    body: ChatBody,
+    assistant: Option<&str>,
+) -> Result<TurnInput, ApiError> {
+    let (attachments, images) = match &body.file_ids {
+        Some(ids) if !ids.is_empty() => state.files.for_turn(&caller.subject_id, ids).await?,
+        _ => (Vec::new(), Vec::new()),
+    };
+    Ok(TurnInput {
         owner_id: caller.subject_id.clone(),
         usage_subjects: crate::quota::subjects(state, caller),
         conversation_id: body.conversation_id,
         message: body.message,
         assistant: assistant.map(str::to_string).or(body.assistant),
         model: body.model,
-        attachments: Vec::new(),
-        images: Vec::new(),
-    }
+        attachments,
+        images,
+    })
 }
 
 /// Run a turn to its end and answer with JSON.
@@ -246,7 +259,7 @@ pub async fn post_chat(
 ) -> Result<Response, ApiError> {
     crate::routes::privacy::ensure_consent(&state, &caller).await?;
     crate::quota::check(&state, &caller).await?;
-    let started = state.chat.start(input(&state, &caller, body, None)).await?;
+    let started = state.chat.start(input(&state, &caller, body, None).await?).await?;
     answer_json(&state, &caller.subject_id, started).await
 }
 
@@ -270,7 +283,7 @@ pub async fn post_chat_stream(
 ) -> Result<Response, ApiError> {
     crate::routes::privacy::ensure_consent(&state, &caller).await?;
     crate::quota::check(&state, &caller).await?;
-    let started = state.chat.start(input(&state, &caller, body, None)).await?;
+    let started = state.chat.start(input(&state, &caller, body, None).await?).await?;
     Ok(sse_response(&state, &caller.subject_id, started, 0))
 }
 

@@ -1,7 +1,7 @@
 //! The authorization matrix: every operation of the live OpenAPI document, called as
 //! anonymous, guest, user, operator and admin. Each route's rule comes from the
 //! document itself (no `security`: public; tag `kb-admin`: operators and admins;
-//! tag `admin`: admins; tag `account`: accounts, not guests; otherwise any caller
+//! tag `admin`: admins; tags `account` and `billing`: accounts, not guests; otherwise any caller
 //! with credentials), so a new route is covered the day it is added.
 //! Ids in paths name nothing and bodies are `{}`: an allowed caller gets 404 or 422,
 //! never 401/403, and nothing is changed.
@@ -64,7 +64,7 @@ async fn every_route_answers_each_role_as_declared() {
                 Rule::Admin
             } else if tagged("kb-admin") || tagged("line-admin") {
                 Rule::Operator
-            } else if tagged("account") {
+            } else if tagged("account") || tagged("billing") {
                 Rule::Account
             } else {
                 Rule::SignedIn

@@ -1,0 +1,44 @@
+//! Request body limits: `BODY_LIMIT_BYTES` for every route but uploads, which get
+//! `FILE_MAX_BYTES` (plus room for the multipart framing). A declared length over
+//! the limit is refused before the body is read; an undeclared one is cut off
+//! while it streams.
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// Multipart boundaries and part headers around the file.
+const MULTIPART_SLACK: u64 = 64 * 1024;
+
+/// Routes that take a file upload.
+pub fn is_upload(method: &Method, path: &str) -> bool {
+    method == Method::POST
+        && (path == "/api/files" || (path.starts_with("/api/kb/bases/") && path.ends_with("/documents")))
+}
+
+/// The largest body any route accepts (for `DefaultBodyLimit`, which this layer
+/// narrows per route).
+pub fn largest(state: &AppState) -> usize {
+    state.config.server.body_limit.max(upload_limit(state))
+}
+
+fn upload_limit(state: &AppState) -> usize {
+    usize::try_from(state.config.files.max_bytes.saturating_add(MULTIPART_SLACK)).unwrap_or(usize::MAX)
+}
+
+pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limit =
+        if is_upload(req.method(), req.uri().path()) { upload_limit(&state) } else { state.config.server.body_limit };
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return ApiError::PayloadTooLarge { limit }.into_response();
+    }
+    let (parts, body) = req.into_parts();
+    let body = Body::new(http_body_util::Limited::new(body, limit));
+    next.run(Request::from_parts(parts, body)).await
+}
