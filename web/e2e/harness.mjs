@@ -114,6 +114,9 @@ export async function startServer({ fakeUrl, corsOrigin, env = {} }) {
       RATE_LIMIT_MAX_REQUESTS: "100000",
       AUTH_RATE_LIMIT_MAX: "100000",
       LOG_LEVEL: "warn",
+      // The /browser tests read pages that the test serves itself on loopback,
+      // which the reader refuses unless the operator allows it.
+      BROWSER_ALLOWED_HOSTS: "127.0.0.1/32",
       ...(corsOrigin ? { CORS_ORIGIN: corsOrigin } : {}),
       ...env,
     },

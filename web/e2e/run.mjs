@@ -6,7 +6,8 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { createServer } from "node:http";
 import { join } from "node:path";
 import {
   ADMIN,
@@ -39,6 +40,9 @@ let C; // an answer with HTML in it
 let hostOrigin;
 let browser;
 const closers = [];
+/** The server has the file and /browser routes (they came later than the rest). */
+/** A site on loopback for the /browser reader, and what it was asked for. */
+let site;
 
 async function withUi(server, corsOrigin) {
   if (await servesUi(server.base)) return { ...server, app: server.base, proxied: false };
@@ -73,8 +77,52 @@ before(async () => {
     console.log("# NOTE: the server does not serve web/dist itself; a stand-in proxy serves the UI for these tests");
   }
   closers.push((await startWidgetHost(A.app, hostPort)).close);
+  site = await startSite();
+  closers.push(site.close);
   browser = await launchBrowser();
 });
+
+const SITE_TITLE = "柚子の栽培ガイド";
+const SITE_SCRIPT_TEXT = "<script>window.__xss=1</script>";
+const SITE_IMG_TEXT = "<img src=x onerror=window.__xss=1>";
+
+/**
+ * A web page for the reader, served on loopback by the test itself (the server is
+ * started with BROWSER_ALLOWED_HOSTS=127.0.0.1/32). /go redirects to /article, so
+ * the final URL differs from the one typed; the article holds markup as text and
+ * a real script that readable-text extraction must drop.
+ */
+async function startSite() {
+  const hits = [];
+  const html = `<!doctype html>
+<html lang="ja"><head><meta charset="utf-8"><title>${SITE_TITLE}</title>
+<meta name="description" content="家庭で柚子を育てるための手引きです。">
+<script>window.__siteScriptRan = 1;</script></head>
+<body><nav><a href="/">ホーム</a></nav>
+<article><h1>${SITE_TITLE}</h1>
+<p>柚子は寒さに強い柑橘で、日当たりのよい場所を好みます。植え付けは三月ごろが適しています。</p>
+<p>注意書き: &lt;script&gt;window.__xss=1&lt;/script&gt; と &lt;img src=x onerror=window.__xss=1&gt; はどちらも文字です。</p>
+<p>収穫は十一月ごろで、果汁は柚子ポン酢に使えます。</p>
+</article></body></html>`;
+  const server = createServer((req, res) => {
+    hits.push(req.url);
+    if (req.url === "/go") {
+      res.writeHead(302, { location: "/article" });
+      res.end();
+      return;
+    }
+    if (req.url === "/article") {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+      res.end(html);
+      return;
+    }
+    res.writeHead(404, { "content-type": "text/plain" });
+    res.end("not found");
+  });
+  const port = await freePort();
+  await new Promise((ok) => server.listen(port, "127.0.0.1", ok));
+  return { base: `http://127.0.0.1:${port}`, hits, close: () => new Promise((ok) => server.close(ok)) };
+}
 
 after(async () => {
   await browser?.close();
@@ -211,6 +259,107 @@ describe("chat", () => {
     await check();
     page.assertNoErrors();
     await page.context().close();
+  });
+});
+
+describe("files", () => {
+  test("a file uploads at once, goes with the next message as file_ids, and can be deleted in settings", async (t) => {
+    const page = await newPage();
+    await page.goto(`${A.app}/chat`);
+    const text = "柚子ポン酢の特典: 乗り換えのお客さまに一本お送りします。";
+    await page.locator('input[type="file"]').setInputFiles({ name: "memo.txt", mimeType: "text/plain", buffer: Buffer.from(text.repeat(20)) });
+    await page.locator(".attachment-done", { hasText: "memo.txt" }).waitFor();
+    const [request] = await Promise.all([
+      page.waitForRequest((r) => r.method() === "POST" && new URL(r.url()).pathname === "/api/chat/stream"),
+      send(page, "このファイルを要約してください"),
+    ]);
+    const body = request.postDataJSON();
+    assert.equal(body.file_ids?.length, 1, JSON.stringify(body));
+    await page.waitForFunction((full) => document.querySelector(".msg-assistant:last-child .markdown")?.textContent?.includes(full), JA_ANSWER);
+    assert.equal(await page.locator(".attachment").count(), 0, "the chips are cleared after sending");
+    assert.equal(await page.locator(".msg-user .sent-files a").getAttribute("href"), `/api/files/${body.file_ids[0]}`);
+
+    // Content that is not what its name says: refused by the server, explained in Japanese.
+    await page.locator('input[type="file"]').setInputFiles({ name: "photo.png", mimeType: "image/png", buffer: Buffer.from("plain text, not a PNG") });
+    const failed = page.locator(".attachment-failed", { hasText: "photo.png" });
+    await failed.waitFor();
+    assert.match((await failed.getByRole("alert").textContent()) ?? "", /拡張子と中身の形式が一致しません|この種類のファイルは添付できません/);
+
+    await page.goto(`${A.app}/settings`);
+    const files = page.getByRole("region", { name: "ファイル" });
+    const row = files.getByRole("row", { name: /memo\.txt/ });
+    await row.waitFor();
+    const [download] = await Promise.all([page.waitForEvent("download"), row.getByRole("link", { name: "「memo.txt」をダウンロード" }).click()]);
+    assert.equal(readFileSync(await download.path(), "utf8"), text.repeat(20));
+    await row.getByRole("button", { name: "「memo.txt」を削除" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "削除" }).click();
+    await page.getByText("「memo.txt」を削除しました。").waitFor();
+    await row.waitFor({ state: "detached" });
+    const gone = await page.evaluate(async (id) => (await fetch(`/api/files/${id}`)).status, body.file_ids[0]);
+    assert.equal(gone, 404);
+    page.assertNoErrors();
+    await page.context().close();
+  });
+});
+
+describe("browser reader", () => {
+  test("reads a loopback page as text, then summarizes it in the chat beside it", async (t) => {
+    // Without the CSP, so markup that became HTML would run: it must stay text.
+    const page = await newPage({ bypassCSP: true });
+    await page.goto(`${A.app}/browser`);
+    await page.getByLabel("ページの URL").fill(`${site.base}/go`);
+    await page.getByRole("button", { name: "読み込む" }).click();
+    const article = page.getByRole("article", { name: SITE_TITLE });
+    await article.waitFor();
+    assert.ok(site.hits.includes("/article"), "the server fetched the page");
+    const link = article.getByRole("link", { name: new RegExp(`${site.base.replace(/[.]/g, "\\.")}/article`) });
+    assert.equal(await link.getAttribute("href"), `${site.base}/article`);
+    assert.equal(await link.getAttribute("rel"), "noopener noreferrer");
+    const shown = (await article.textContent()) ?? "";
+    assert.ok(shown.includes(SITE_SCRIPT_TEXT), shown);
+    assert.ok(shown.includes(SITE_IMG_TEXT), shown);
+    assert.ok(shown.includes("収穫は十一月ごろ"), shown);
+    const r = await page.evaluate(() => ({
+      xss: window.__xss,
+      site: window.__siteScriptRan,
+      elements: document.querySelectorAll(".reader-text img, .reader-text script, .reader-text iframe").length,
+    }));
+    assert.deepEqual(r, { xss: undefined, site: undefined, elements: 0 });
+    const violations = await axeViolations(page);
+    assert.deepEqual(violations, [], JSON.stringify(violations, null, 1));
+    await page.screenshot({ path: join(ARTIFACTS, "browser-read-ja-desktop.png") });
+
+    await page.getByRole("button", { name: "要約する" }).click();
+    await page.waitForFunction((full) => document.querySelector(".msg-assistant:last-child .markdown")?.textContent?.includes(full), JA_ANSWER);
+    assert.equal((await page.locator(".msg-user .bubble").textContent())?.trim(), "このページの内容を日本語で簡潔に要約してください。");
+    await page.getByRole("button", { name: "要点を3つ" }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "要点を3つ" }).isDisabled(), false);
+
+    // The conversation is an ordinary one: it opens in /chat with its history.
+    await page.getByRole("link", { name: "この会話をチャットで開く" }).click();
+    await page.waitForURL(/\/chat\/[0-9a-f-]{36}$/);
+    await page.waitForSelector(lastAnswer);
+    assert.equal(await answerText(page), JA_ANSWER);
+    page.assertNoErrors();
+    await page.context().close();
+  });
+
+  test("a refused address is explained, in Japanese and in English", async (t) => {
+    for (const [locale, label, button, expected] of [
+      ["ja", "ページの URL", "読み込む", "このアドレスは安全のため読み込めません"],
+      ["en", "Page URL", "Read", "This address can't be read, for safety"],
+    ]) {
+      const page = await newPage({ locale, viewport: PHONE });
+      await page.goto(`${A.app}/browser`);
+      // ::1 is loopback but not in the allowlist (127.0.0.1/32).
+      await page.getByLabel(label).fill("http://[::1]:9/");
+      await page.getByRole("button", { name: button }).click();
+      const alert = page.getByRole("alert");
+      await alert.waitFor();
+      assert.ok(((await alert.textContent()) ?? "").includes(expected), await alert.textContent());
+      page.assertNoErrors();
+      await page.context().close();
+    }
   });
 });
 
@@ -397,6 +546,7 @@ describe("every page", () => {
   const pages = [
     ["home", "/"],
     ["chat", "/chat"],
+    ["browser", "/browser"],
     ["login", "/login"],
     ["signup", "/signup"],
     ["settings", "/settings"],

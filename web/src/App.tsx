@@ -10,6 +10,7 @@ import { matchPath, useRouter } from "./router";
 
 const Home = lazy(() => import("./pages/Home"));
 const Chat = lazy(() => import("./pages/Chat"));
+const Browser = lazy(() => import("./pages/Browser"));
 const Login = lazy(() => import("./pages/Login"));
 const Settings = lazy(() => import("./pages/Settings"));
 const Admin = lazy(() => import("./pages/admin/Admin"));
@@ -36,6 +37,7 @@ function page(node: ReactNode, wide = false) {
 function titleKey(path: string): MessageKey | null {
   if (path === "/" || path === "") return null;
   if (path.startsWith("/chat")) return "chat.title";
+  if (path === "/browser" || path === "/browser/") return "browser.title";
   if (path === "/login") return "auth.loginTitle";
   if (path === "/signup") return "auth.signupTitle";
   if (path === "/settings") return "settings.title";
@@ -59,6 +61,7 @@ function Routes() {
   if (path === "/chat" || path === "/chat/") return page(<Chat conversationId={null} />, true);
   const chat = matchPath("/chat/:id", path);
   if (chat) return page(<Chat conversationId={chat.id ?? null} />, true);
+  if (path === "/browser" || path === "/browser/") return page(<Browser />, true);
   if (path === "/login") return page(<Login mode="login" />);
   if (path === "/signup") return page(<Login mode="signup" />);
   if (path === "/settings") return page(<Settings />);

@@ -9,7 +9,9 @@ import { ApiError, errorFromResponse, networkError } from "../api/errors";
 import type { components } from "../api/schema";
 import { createSseParser } from "./sse";
 
-export type ChatBody = components["schemas"]["ChatBody"];
+// `file_ids` (at most 10): files attached to the conversation with this turn.
+// TODO(schema): switch to generated types once ChatBody lists file_ids.
+export type ChatBody = components["schemas"]["ChatBody"] & { file_ids?: string[] };
 
 export interface TurnMeta {
   conversation_id: string;
@@ -19,9 +21,15 @@ export interface TurnMeta {
   model: string;
 }
 
+/**
+ * What an answer drew on. Knowledge-base entries carry `kb`; `kind: "file"` is an
+ * uploaded file (`id` = file id, `question` = its name); `kind: "page"` a page the
+ * /browser reader attached (`question` = its title, `source_url` = its URL).
+ */
 export interface Source {
   id: string;
-  kb: string;
+  kind?: "kb" | "file" | "page" | (string & {});
+  kb?: string;
   question: string;
   score?: number;
   confidence?: number;

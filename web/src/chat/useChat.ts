@@ -15,6 +15,12 @@ export interface UiError {
   retryAfter?: number;
 }
 
+/** A file sent with a user message (shown under it; sent again on retry). */
+export interface AttachedFile {
+  id: string;
+  name: string;
+}
+
 export interface UiMessage {
   /** The server's id, or `local-…` until the server has named it. */
   id: string;
@@ -26,6 +32,8 @@ export interface UiMessage {
   createdAt: string;
   /** Set once the server has stored the message (a failed POST leaves it unset). */
   stored: boolean;
+  /** Files sent with this (user) message from this page. */
+  files?: AttachedFile[];
 }
 
 export interface ChatState {
@@ -203,12 +211,13 @@ export function useChat({ conversationId, assistant, onConversationCreated, onTu
   useEffect(() => () => stream.current?.abort.abort(), []);
 
   const send = useCallback(
-    async (text: string, options?: { replaceFailed?: boolean }) => {
+    async (text: string, options?: { replaceFailed?: boolean; files?: AttachedFile[] }) => {
       const message = text.trim();
       if (!message || stream.current) return;
       const userId = localId();
       const assistantId = localId();
       const now = new Date().toISOString();
+      const files = options?.files?.length ? options.files : undefined;
       setState((s) => {
         let messages = s.messages;
         if (options?.replaceFailed) {
@@ -222,7 +231,7 @@ export function useChat({ conversationId, assistant, onConversationCreated, onTu
           notice: null,
           messages: [
             ...messages,
-            { id: userId, role: "user", content: message, status: "complete", sources: [], createdAt: now, stored: false },
+            { id: userId, role: "user", content: message, status: "complete", sources: [], createdAt: now, stored: false, ...(files ? { files } : {}) },
             { id: assistantId, role: "assistant", content: "", status: "streaming", sources: [], createdAt: now, stored: false },
           ],
         };
@@ -230,7 +239,13 @@ export function useChat({ conversationId, assistant, onConversationCreated, onTu
       const abort = new AbortController();
       stream.current = { abort, messageId: null, cancelRequested: false };
       const { handlers, currentId } = handlersFor(assistantId, userId);
-      const body = { message, assistant, ...(convRef.current ? { conversation_id: convRef.current } : {}) };
+      // Only with files: a server without file support refuses unknown fields.
+      const body = {
+        message,
+        assistant,
+        ...(convRef.current ? { conversation_id: convRef.current } : {}),
+        ...(files ? { file_ids: files.map((f) => f.id) } : {}),
+      };
       const attempt = () => streamTurn(body, handlers, { signal: abort.signal });
       try {
         await ensureSession();
@@ -279,10 +294,10 @@ export function useChat({ conversationId, assistant, onConversationCreated, onTu
     }
   }, [patchMessage, finish]);
 
-  /** Send the last user message again. */
+  /** Send the last user message again (with its files: images go with one turn only). */
   const retry = useCallback(() => {
     const lastUser = [...state.messages].reverse().find((m) => m.role === "user");
-    if (lastUser) void send(lastUser.content, { replaceFailed: true });
+    if (lastUser) void send(lastUser.content, { replaceFailed: true, ...(lastUser.files ? { files: lastUser.files } : {}) });
   }, [state.messages, send]);
 
   const clearBlock = useCallback(() => setState((s) => ({ ...s, blockedUntil: null })), []);

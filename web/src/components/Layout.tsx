@@ -58,6 +58,7 @@ export function Layout({ children, wide = false }: { children: ReactNode; wide?:
             {t("nav.home")}
           </NavLink>
           <NavLink to="/chat">{t("nav.chat")}</NavLink>
+          <NavLink to="/browser">{t("nav.browser")}</NavLink>
           {isOperator ? <NavLink to="/admin">{t("nav.admin")}</NavLink> : null}
           <NavLink to="/settings">{t("nav.settings")}</NavLink>
           {signedIn ? (

@@ -22,8 +22,35 @@ const KNOWN: Record<string, MessageKey> = {
   internal_error: "error.internal_error",
   payload_too_large: "error.payload_too_large",
   consent_required: "error.consent_required",
+  // Files
+  file_too_large: "error.file_too_large",
+  type_not_allowed: "error.type_not_allowed",
+  extension_not_allowed: "error.type_not_allowed",
+  unsupported_media_type: "error.type_not_allowed",
+  extension_mismatch: "error.extension_mismatch",
+  storage_quota_exceeded: "error.storage_quota_exceeded",
+  unreadable_file: "error.unreadable_file",
+  empty_file: "error.empty_file",
+  // The /browser reader
+  invalid_url: "error.invalid_url",
+  scheme_not_allowed: "error.scheme_not_allowed",
+  address_not_allowed: "error.address_not_allowed",
+  fetch_failed: "error.fetch_failed",
+  upstream_status: "error.upstream_status",
+  fetch_timeout: "error.fetch_timeout",
+  page_too_large: "error.page_too_large",
+  unsupported_content_type: "error.unsupported_content_type",
 };
+
+// Codes whose server message names the particulars (the limit, the refused
+// address, the remote status) that a translated sentence cannot know.
+const WITH_DETAIL = new Set(["file_too_large", "address_not_allowed", "upstream_status", "page_too_large", "storage_quota_exceeded"]);
 
 export function errorKey(code: string): MessageKey {
   return KNOWN[code] ?? "error.generic";
+}
+
+/** The server's own words, worth showing under the translated sentence, or null. */
+export function errorDetail(error: { code: string; message: string }): string | null {
+  return WITH_DETAIL.has(error.code) && error.message.trim() ? error.message : null;
 }

@@ -21,3 +21,30 @@ export function TrashIcon() {
     </svg>
   );
 }
+
+export function PaperclipIcon() {
+  return (
+    <svg {...common}>
+      <path d="M21 11.5l-8.5 8.5a5 5 0 0 1-7-7L14 4.5a3.5 3.5 0 0 1 5 5L10.5 18a2 2 0 0 1-3-3L15 7.5" />
+    </svg>
+  );
+}
+
+export function FileIcon() {
+  return (
+    <svg {...common} width={14} height={14}>
+      <path d="M14 3H6v18h12V7l-4-4z" />
+      <path d="M14 3v4h4" />
+    </svg>
+  );
+}
+
+export function ExternalIcon() {
+  return (
+    <svg {...common} width={14} height={14}>
+      <path d="M14 4h6v6" />
+      <path d="M20 4l-9 9" />
+      <path d="M18 14v6H4V6h6" />
+    </svg>
+  );
+}

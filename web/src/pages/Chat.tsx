@@ -155,6 +155,7 @@ export default function ChatPage({ conversationId }: { conversationId: string | 
           conversationId={conversationId}
           assistant={assistant}
           greeting={assistantGreeting(current, locale)}
+          allowFiles
           onConversationCreated={(id) => {
             navigate(`/chat/${encodeURIComponent(id)}`, { replace: true });
             void load(null, true);

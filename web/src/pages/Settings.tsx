@@ -1,6 +1,7 @@
-// /settings: language and theme (this browser), and for an account: password,
-// data export and deletion. Export and deletion are newer server features; a
-// server without them answers 404 and the page says "not available".
+// /settings: language and theme (this browser), the caller's uploaded files, and
+// for an account: plan and usage (when billing is on), password, data export and
+// deletion. Export and deletion are newer server features; a server without them
+// answers 404 and the page says "not available".
 
 import { useId, useState, type FormEvent } from "react";
 import { api, apiFetch, unwrap } from "../api/client";
@@ -12,6 +13,8 @@ import { errorKey } from "../components/errorText";
 import { LOCALES, useI18n, useT, type Locale, type MessageKey } from "../i18n";
 import { Link, useRouter } from "../router";
 import { setTheme, storedTheme, type ThemePref } from "../theme";
+import { BillingSection } from "./settings/BillingSection";
+import { FilesSection } from "./settings/FilesSection";
 
 function saveBlob(blob: Blob, filename: string): void {
   const url = URL.createObjectURL(blob);
@@ -210,6 +213,8 @@ export default function Settings() {
     <div className="page narrow settings">
       <h1>{t("settings.title")}</h1>
       <LanguageAndTheme />
+      {signedIn && me?.email ? <BillingSection /> : null}
+      {!loading ? <FilesSection /> : null}
       {signedIn && me?.email ? (
         <>
           <PasswordChange />

@@ -1,9 +1,10 @@
 // A conversation: messages, the composer and the states around them (offline,
-// reconnecting, rate limited). Shared by /chat and the embeddable widget.
+// reconnecting, rate limited). Shared by /chat, /browser and the embeddable widget.
 
 import { useCallback, useEffect, useRef, useState } from "react";
 import { api, unwrap } from "../../api/client";
 import { ensureSession } from "../../api/session";
+import { useAttachments } from "../../chat/useAttachments";
 import { useChat } from "../../chat/useChat";
 import type { Source } from "../../chat/turn";
 import { useCountdown } from "../../hooks/useCountdown";
@@ -22,6 +23,8 @@ export function ChatView({
   onConversationCreated,
   onTurnEnd,
   compact = false,
+  allowFiles = false,
+  suggestions,
 }: {
   conversationId: string | null;
   assistant: string;
@@ -29,9 +32,14 @@ export function ChatView({
   onConversationCreated?(id: string): void;
   onTurnEnd?(): void;
   compact?: boolean;
+  /** Offer the attach button (and drop and paste) in the composer. */
+  allowFiles?: boolean;
+  /** Ready-made messages offered as buttons above the composer. */
+  suggestions?: { label: string; prompt: string }[];
 }) {
   const { t } = useI18n();
   const chat = useChat({ conversationId, assistant, onConversationCreated, onTurnEnd });
+  const attachments = useAttachments();
   const online = useOnline();
   const wait = useCountdown(chat.blockedUntil, chat.clearBlock);
   const [openSource, setOpenSource] = useState<Source | null>(null);
@@ -86,6 +94,7 @@ export function ChatView({
   }, [refusedForConsent]);
 
   const onOpenSource = useCallback((s: Source) => setOpenSource(s), []);
+  const blocked = wait > 0 || !online || (consentNeeded && privacy !== null);
   const lastIndex = chat.messages.length - 1;
 
   return (
@@ -152,12 +161,33 @@ export function ChatView({
       <div className="sr-only" aria-live="polite">
         {announce}
       </div>
+      {suggestions?.length ? (
+        <div className="suggestions" role="group" aria-label={t("chat.suggestions")}>
+          {suggestions.map((s) => (
+            <button
+              key={s.label}
+              type="button"
+              className="btn btn-small"
+              disabled={blocked || chat.streaming}
+              onClick={() => void chat.send(s.prompt)}
+            >
+              {s.label}
+            </button>
+          ))}
+        </div>
+      ) : null}
       <Composer
         streaming={chat.streaming}
-        disabled={wait > 0 || !online || (consentNeeded && privacy !== null)}
-        onSend={(text) => void chat.send(text)}
+        disabled={blocked}
+        onSend={(text) => {
+          const files = allowFiles ? attachments.ready : [];
+          void chat.send(text, files.length ? { files } : undefined);
+          // Refused files go too: their chips are about a message already sent.
+          if (allowFiles && attachments.items.length) attachments.clear();
+        }}
         onStop={() => void chat.stop()}
         compact={compact}
+        {...(allowFiles ? { attachments } : {})}
       />
       {openSource ? (
         <EntryDialog id={openSource.id} fallbackTitle={openSource.question} onClose={() => setOpenSource(null)} />
