@@ -57,7 +57,8 @@ pub struct FileList {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// At most this many, newest first (default 50, at most 200).
+    /// At most this many, newest first (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
@@ -139,14 +140,19 @@ pub async fn upload(
 #[utoipa::path(get, path = "/api/files", tag = "files", params(ListQuery), security(("bearer" = []), ("session_cookie" = [])),
     responses(
         (status = 200, description = "Files", body = FileList),
+        (status = 400, description = "A malformed query", body = ErrorBody),
         (status = 401, description = "No valid credentials", body = ErrorBody),
+        (status = 422, description = "limit out of range", body = ErrorBody),
     ))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<FileList>, ApiError> {
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::validation("limit", "limit: must be 1 to 200"));
+    }
     let rows = state.store.files(&caller.subject_id, limit).await?;
     Ok(Json(FileList { files: rows.iter().map(FileView::from).collect() }))
 }

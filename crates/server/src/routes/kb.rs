@@ -249,7 +249,7 @@ pub async fn search(
     ApiQuery(p): ApiQuery<SearchParams>,
 ) -> Result<Json<SearchResults>, ApiError> {
     let q = p.q.trim();
-    if q.is_empty() || q.chars().count() > 1000 {
+    if q.is_empty() || p.q.chars().count() > 1000 {
         return Err(ApiError::validation("q", "q: must be 1 to 1000 characters"));
     }
     let limit = p.limit.unwrap_or(5);
