@@ -237,3 +237,34 @@ def test_socket_io_upgrades_to_websocket_through_nginx(slow_stack):
     payload = rest[offset:offset + length].decode()
     assert payload.startswith("0{") and '"sid"' in payload, payload
     tls.close()
+
+
+def test_uploads_pass_nginx_up_to_the_file_limit_and_other_bodies_do_not(slow_stack):
+    server, nginx = slow_stack
+    nginx.start()
+    conn = nginx.https()
+    conn.request("POST", "/api/session")
+    res = conn.getresponse()
+    token = json.loads(res.read())["token"]
+
+    # 5 MiB of CSV in a multipart form: over the 1 MiB JSON limit, within the upload one.
+    boundary = "tenmonBoundary0123"
+    payload = b"id,name\n" + b"1,\xe5\xb1\xb1\xe7\x94\xb0\n" * (5 * 1024 * 1024 // 11)
+    body = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n"
+        "Content-Type: text/csv\r\n\r\n"
+    ).encode() + payload + f"\r\n--{boundary}--\r\n".encode()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    conn.request("POST", "/api/files", body=body, headers=headers)
+    res = conn.getresponse()
+    answer = json.loads(res.read())
+    assert res.status == 201, answer
+    assert answer["size"] == len(payload) and answer["kind"] == "csv"
+
+    # The same size as a chat body is refused (by nginx or the app, with 413).
+    conn = nginx.https()
+    conn.request("POST", "/api/chat", body=b"{" + b" " * (2 * 1024 * 1024) + b"}",
+                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    res = conn.getresponse()
+    res.read()
+    assert res.status == 413
