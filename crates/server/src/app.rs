@@ -58,7 +58,9 @@ pub struct App {
     pub fetcher: tenmon_browser::Fetcher,
     /// Stripe billing, when configured.
     pub billing: Option<crate::billing::Billing>,
-    /// Rate limits (in memory for one replica).
+    /// Redis, when the replicas share one.
+    pub redis: Option<Arc<crate::redis::Redis>>,
+    /// Rate limits (in Redis for several replicas, else in memory).
     pub limiter: Arc<dyn crate::ratelimit::RateLimiter>,
 }
 
@@ -125,8 +127,19 @@ impl AppState {
             },
             turn_metrics,
         );
-        let limiter: Arc<dyn crate::ratelimit::RateLimiter> =
-            Arc::new(crate::ratelimit::LocalLimiter::new(config.rate_limit.api, config.rate_limit.auth));
+        let redis = config.redis.as_ref().and_then(|r| match crate::redis::Redis::new(r) {
+            Ok(redis) => Some(redis),
+            Err(e) => {
+                tracing::error!(error = %e, "REDIS_URL cannot be used; running without Redis");
+                None
+            }
+        });
+        let limiter: Arc<dyn crate::ratelimit::RateLimiter> = match &redis {
+            Some(r) => {
+                Arc::new(crate::ratelimit::RedisLimiter::new(r.clone(), config.rate_limit.api, config.rate_limit.auth))
+            }
+            None => Arc::new(crate::ratelimit::LocalLimiter::new(config.rate_limit.api, config.rate_limit.auth)),
+        };
         let accounts = crate::accounts::Accounts::new(
             store.clone(),
             crate::accounts::AccountSettings {
@@ -148,7 +161,12 @@ impl AppState {
                 None
             }
         });
+        let shutdown = CancellationToken::new();
+        if let Some(r) = &redis {
+            r.start(&tasks, shutdown.clone());
+        }
         AppState(Arc::new(App {
+            redis,
             oidc,
             billing,
             files,
@@ -160,7 +178,7 @@ impl AppState {
             started: Instant::now(),
             started_at,
             tasks,
-            shutdown: CancellationToken::new(),
+            shutdown,
             hard_stop,
             chat,
             kb,

@@ -18,6 +18,7 @@ pub mod privacy;
 pub mod quota;
 pub mod ratelimit;
 pub mod realtime;
+pub mod redis;
 pub mod router;
 pub mod routes;
 pub mod serve;

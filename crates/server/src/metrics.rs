@@ -57,6 +57,9 @@ pub struct Metrics {
     pub retention_purged: Family<TableLabels, Counter>,
     /// `tenmon_erasures_total`: data subjects erased.
     pub erasures: Counter,
+    /// `tenmon_retention_runs_total`: retention passes this replica ran (with Redis,
+    /// one replica per interval holds the lease).
+    pub retention_runs: Counter,
 }
 
 impl Metrics {
@@ -96,7 +99,13 @@ impl Metrics {
             "Data subjects erased (DELETE /api/me and admin erasure)",
             erasures.clone(),
         );
-        Self { registry, http_requests, http_duration, http_in_flight, retention_purged, erasures }
+        let retention_runs = Counter::default();
+        registry.register(
+            "tenmon_retention_runs",
+            "Retention passes run by this replica (one replica per interval with Redis)",
+            retention_runs.clone(),
+        );
+        Self { registry, http_requests, http_duration, http_in_flight, retention_purged, erasures, retention_runs }
     }
 
     /// Add the metrics of another part of the system.

@@ -69,6 +69,12 @@ pub fn spawn_retention(state: &AppState) {
     let interval = state.config.privacy.retention_interval;
     let st = state.clone();
     state.tasks.spawn(async move {
+        if let Some(redis) = &st.redis {
+            tokio::select! {
+                _ = st.shutdown.cancelled() => return,
+                _ = redis.wait_connected(Duration::from_secs(10)) => {}
+            }
+        }
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -76,6 +82,17 @@ pub fn spawn_retention(state: &AppState) {
                 _ = st.shutdown.cancelled() => break,
                 _ = tick.tick() => {}
             }
+            // One replica at a time: the lease lasts most of an interval. Without
+            // Redis each replica purges (the purge is idempotent).
+            if let Some(redis) = &st.redis {
+                let ttl = interval.mul_f64(0.9).max(Duration::from_secs(1));
+                match redis.lease("retention", ttl).await {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => tracing::debug!(error = %e, "no Redis for the retention lease; purging here"),
+                }
+            }
+            st.metrics.retention_runs.inc();
             match purge(&st, days, false).await {
                 Ok(c) if c.total() > 0 => tracing::info!(rows = c.total(), days, "retention purge"),
                 Ok(_) => {}

@@ -136,6 +136,96 @@ impl RateLimiter for LocalLimiter {
     }
 }
 
+/// The limiter shared by every replica: the same GCRA as [`LocalLimiter`], kept in
+/// Redis by one Lua script (read, decide and write in one atomic round trip, on
+/// Redis's clock so replicas' clocks need not agree). While Redis is away it falls
+/// back to the local limiter: limits then hold per replica, not globally.
+#[derive(Debug)]
+pub struct RedisLimiter {
+    redis: std::sync::Arc<crate::redis::Redis>,
+    local: LocalLimiter,
+    api_limit: Limit,
+    auth_limit: Limit,
+    account_limit: Limit,
+    script: redis::Script,
+}
+
+/// KEYS[1] = bucket key; ARGV = interval (µs per request), burst.
+/// Returns {allowed, remaining, reset_us, retry_us}.
+const GCRA: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local allow_at = tat - (burst - 1) * interval
+if now < allow_at then
+  return {0, 0, tat - now, allow_at - now}
+end
+local new_tat = tat + interval
+redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil((new_tat - now) / 1000) + 1)
+local remaining = math.floor((now - (new_tat - burst * interval)) / interval)
+if remaining < 0 then remaining = 0 end
+return {1, remaining, new_tat - now, 0}
+"#;
+
+impl RedisLimiter {
+    pub fn new(redis: std::sync::Arc<crate::redis::Redis>, api_limit: Limit, auth_limit: Limit) -> Self {
+        let account_limit = Limit { max: auth_limit.max.saturating_mul(5), window: auth_limit.window };
+        Self {
+            redis,
+            local: LocalLimiter::new(api_limit, auth_limit),
+            api_limit,
+            auth_limit,
+            account_limit,
+            script: redis::Script::new(GCRA),
+        }
+    }
+}
+
+#[async_trait]
+impl RateLimiter for RedisLimiter {
+    async fn check(&self, bucket: Bucket, key: &str) -> Decision {
+        let (limit, name) = match bucket {
+            Bucket::Api => (self.api_limit, "api"),
+            Bucket::Auth => (self.auth_limit, "auth"),
+            Bucket::Account => (self.account_limit, "account"),
+        };
+        let interval_us = ((limit.window.as_micros() / u128::from(limit.max.max(1))).max(1)) as u64;
+        let redis_key = format!("tenmon:rl:{name}:{key}");
+        let script = &self.script;
+        let result = self
+            .redis
+            .run(|mut c| async move {
+                script
+                    .key(redis_key)
+                    .arg(interval_us)
+                    .arg(limit.max.max(1))
+                    .invoke_async::<(i64, i64, i64, i64)>(&mut c)
+                    .await
+            })
+            .await;
+        match result {
+            Ok((allowed, remaining, reset_us, retry_us)) => Decision {
+                allowed: allowed == 1,
+                limit: limit.max,
+                remaining: remaining.clamp(0, i64::from(limit.max)) as u32,
+                reset_secs: (reset_us.max(0) as u64).div_ceil(1_000_000),
+                retry_after_secs: if allowed == 1 { 0 } else { (retry_us.max(0) as u64).div_ceil(1_000_000).max(1) },
+            },
+            Err(e) => {
+                tracing::debug!(error = %e, "Redis rate limit unavailable; limiting locally");
+                self.local.check(bucket, key).await
+            }
+        }
+    }
+
+    fn sweep(&self) {
+        self.local.sweep();
+    }
+}
+
 /// The client's address: the peer, or, when the peer is a trusted proxy, the
 /// right-most address in `X-Forwarded-For` that is not itself a trusted proxy.
 pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpNet]) -> IpAddr {

@@ -47,11 +47,63 @@ impl std::fmt::Display for Refused {
     }
 }
 
-/// The Socket.IO layer for the router.
+/// The Socket.IO layer for the router. With Redis, turns started on other
+/// replicas reach this replica's sockets too: each replica announces the turns
+/// its sockets start, and a replica with sockets in that conversation's room
+/// follows the turn through the event log, like any other subscriber.
 pub fn layer(state: &AppState) -> SocketIoLayer {
     let (layer, io) = SocketIo::builder().req_path("/api/socket.io").with_state(state.clone()).build_layer();
     io.ns("/", on_connect.with(authenticate));
+    if let Some(redis) = state.redis.clone() {
+        let (st, io) = (state.clone(), io.clone());
+        let mut notices = redis.notices();
+        state.tasks.spawn(async move {
+            loop {
+                let notice = tokio::select! {
+                    _ = st.shutdown.cancelled() => break,
+                    n = notices.recv() => n,
+                };
+                let notice = match notice {
+                    Ok(n) => n,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => break,
+                };
+                let Ok(n) = serde_json::from_str::<TurnNotice>(&notice) else { continue };
+                if n.replica == redis.replica_id || io.within(room(&n.conversation_id)).sockets().is_empty() {
+                    continue;
+                }
+                let _ = io.to(room(&n.conversation_id)).emit("chat:meta", &n.meta).await;
+                relay(&st, io.clone(), n.owner, n.conversation_id, n.message_id, n.started_seq);
+            }
+        });
+    }
     layer
+}
+
+/// A turn a socket started, announced to the other replicas.
+#[derive(Debug, serde::Serialize, Deserialize)]
+struct TurnNotice {
+    replica: String,
+    owner: String,
+    conversation_id: String,
+    message_id: String,
+    started_seq: i64,
+    meta: serde_json::Value,
+}
+
+/// Send a turn's events (from the log, then live) to its conversation's room here.
+fn relay(state: &AppState, io: SocketIo, owner: String, conversation_id: String, message_id: String, seq: i64) {
+    let chat = state.chat.clone();
+    state.tasks.spawn(async move {
+        let room = room(&conversation_id);
+        let mut events = chat.subscribe(owner, conversation_id.clone(), message_id, seq);
+        while let Some(ev) = events.next().await {
+            let Ok(ev) = ev else { break };
+            if let Some((name, data)) = event_json(&ev, &conversation_id) {
+                let _ = io.to(room.clone()).emit(format!("chat:{name}"), &data).await;
+            }
+        }
+    });
 }
 
 /// The caller these headers stand for, exactly as an HTTP request would be judged.
@@ -156,17 +208,29 @@ async fn chat_send(
     let _ = ack.send(&meta);
     let _ = io.to(room.clone()).emit("chat:meta", &meta).await;
     // The turn runs on its own task; this one only relays its events to the room.
-    let (chat, owner) = (state.chat.clone(), caller.subject_id.clone());
-    state.tasks.spawn(async move {
-        let conv = started.conversation_id.clone();
-        let mut events = chat.subscribe(owner, conv.clone(), started.message_id.clone(), started.started_seq);
-        while let Some(ev) = events.next().await {
-            let Ok(ev) = ev else { break };
-            if let Some((name, data)) = event_json(&ev, &conv) {
-                let _ = io.to(room.clone()).emit(format!("chat:{name}"), &data).await;
+    relay(
+        &state,
+        io,
+        caller.subject_id.clone(),
+        started.conversation_id.clone(),
+        started.message_id.clone(),
+        started.started_seq,
+    );
+    if let Some(redis) = &state.redis {
+        let notice = TurnNotice {
+            replica: redis.replica_id.clone(),
+            owner: caller.subject_id.clone(),
+            conversation_id: started.conversation_id.clone(),
+            message_id: started.message_id.clone(),
+            started_seq: started.started_seq,
+            meta,
+        };
+        if let Ok(text) = serde_json::to_string(&notice) {
+            if let Err(e) = redis.publish(crate::redis::TURNS_CHANNEL, &text).await {
+                tracing::debug!(error = %e, "could not announce a turn to the other replicas");
             }
         }
-    });
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -5,7 +5,7 @@
 mod optional;
 mod source;
 
-pub use optional::{BillingConfig, BrowserConfig, FilesConfig, S3Config};
+pub use optional::{BillingConfig, BrowserConfig, FilesConfig, RedisConfig, S3Config};
 
 pub use source::{Origin, Resolved, Source};
 
@@ -295,6 +295,8 @@ pub struct Config {
     pub browser: BrowserConfig,
     /// Stripe billing, when configured.
     pub billing: Option<BillingConfig>,
+    /// Redis, when the replicas share one.
+    pub redis: Option<RedisConfig>,
     /// Bearer token required on `/metrics` when set.
     pub metrics_token: Option<SecretString>,
     /// Every setting as resolved, secrets blanked (for `check-config`).
@@ -444,11 +446,15 @@ impl Config {
         let files = optional::files(src, data_dir)?;
         let browser = optional::browser(src)?;
         let billing = optional::billing(src)?;
+        let redis = optional::redis(src)?;
 
         let mut resolved = src.resolved();
         for r in &mut resolved {
             if r.key == "DATABASE_URL" {
                 r.shown = url.redacted();
+            }
+            if let (true, Some(redis)) = (r.key == "REDIS_URL", &redis) {
+                r.shown = redis.shown.clone();
             }
         }
         let mut warnings: Vec<String> = src
@@ -476,6 +482,7 @@ impl Config {
             files,
             browser,
             billing,
+            redis,
             metrics_token,
             resolved,
             warnings,
@@ -978,6 +985,24 @@ mod tests {
         let err =
             Config::from_source(&Source::from_layers(HashMap::new(), HashMap::new(), HashMap::new(), bad)).unwrap_err();
         assert_eq!(err.var, "assistants[0].id");
+    }
+
+    #[test]
+    fn redis_url_takes_the_password_and_never_shows_it() {
+        use secrecy::ExposeSecret;
+        assert!(parse(&[]).unwrap().redis.is_none());
+        let c = parse(&[("REDIS_URL", "redis://cache:6379/0"), ("REDIS_PASSWORD", "p@ss word")]).unwrap();
+        let r = c.redis.clone().unwrap();
+        assert_eq!(r.url.expose_secret(), "redis://:p%40ss%20word@cache:6379/0");
+        assert_eq!(r.shown, "redis://:***@cache:6379/0");
+        let c = parse(&[("REDIS_URL", "rediss://app:s3cret@cache:6380")]).unwrap();
+        assert_eq!(c.redis.as_ref().unwrap().shown, "rediss://app:***@cache:6380");
+        assert!(c.resolved.iter().all(|r| !r.shown.contains("s3cret")));
+        assert!(!format!("{c:?}").contains("s3cret"));
+        for bad in ["http://cache:6379", "cache:6379", "redis://"] {
+            assert_eq!(parse(&[("REDIS_URL", bad)]).unwrap_err().var, "REDIS_URL", "{bad}");
+        }
+        assert_eq!(parse(&[("REDIS_PASSWORD", "x")]).unwrap_err().var, "REDIS_URL");
     }
 
     /// `.env.example` must document every variable the binary reads.

@@ -42,6 +42,17 @@ pub struct BrowserConfig {
     pub max_redirects: usize,
 }
 
+/// Redis, shared by the replicas (`REDIS_URL`): rate limits, Socket.IO fan-out,
+/// the scheduled jobs' lease.
+#[derive(Debug, Clone)]
+pub struct RedisConfig {
+    /// `redis://` or `rediss://` (TLS), with `REDIS_PASSWORD` put in when the URL
+    /// has none. Secret: it may carry the password.
+    pub url: SecretString,
+    /// The URL without its password, for logs and `check-config`.
+    pub shown: String,
+}
+
 /// Stripe billing: on only when `STRIPE_SECRET_KEY` is set.
 #[derive(Debug, Clone)]
 pub struct BillingConfig {
@@ -132,4 +143,53 @@ pub(super) fn billing(src: &Source) -> Result<Option<BillingConfig>, ConfigError
         business_tokens: src.parse("BILLING_BUSINESS_TOKENS", 50_000_000, "a number of tokens per month")?,
         return_url,
     }))
+}
+
+pub(super) fn redis(src: &Source) -> Result<Option<RedisConfig>, ConfigError> {
+    use secrecy::ExposeSecret;
+    let password = src.secret("REDIS_PASSWORD");
+    let Some(raw) = src.secret("REDIS_URL") else {
+        if password.is_some() {
+            return Err(ConfigError::new("REDIS_URL", "must be set when REDIS_PASSWORD is set"));
+        }
+        return Ok(None);
+    };
+    let raw = raw.expose_secret().trim().to_string();
+    let expected = "a Redis URL such as redis://127.0.0.1:6379/0 or rediss://host:6380";
+    let (scheme, rest) = raw.split_once("://").ok_or_else(|| ConfigError::new("REDIS_URL", expected))?;
+    if !matches!(scheme, "redis" | "rediss") || rest.is_empty() {
+        return Err(ConfigError::new("REDIS_URL", expected));
+    }
+    let (userinfo, hostpart) = match rest.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, rest),
+    };
+    if hostpart.is_empty() || hostpart.starts_with('/') {
+        return Err(ConfigError::new("REDIS_URL", expected));
+    }
+    let url = match (userinfo, &password) {
+        (None, Some(pw)) => {
+            let encoded: String = pw
+                .expose_secret()
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect();
+            format!("{scheme}://:{encoded}@{hostpart}")
+        }
+        _ => raw.clone(),
+    };
+    let user = userinfo.and_then(|u| u.split(':').next()).filter(|u| !u.is_empty());
+    let shown = match (userinfo, user) {
+        (Some(_), Some(user)) => format!("{scheme}://{user}:***@{hostpart}"),
+        (Some(_), None) => format!("{scheme}://:***@{hostpart}"),
+        (None, _) if password.is_some() => format!("{scheme}://:***@{hostpart}"),
+        (None, _) => format!("{scheme}://{hostpart}"),
+    };
+    Ok(Some(RedisConfig { url: url.into(), shown }))
 }

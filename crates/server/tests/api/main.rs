@@ -23,5 +23,6 @@ mod oidc;
 mod openai_compat;
 mod openapi;
 mod privacy;
+mod redis;
 mod shutdown;
 mod web;

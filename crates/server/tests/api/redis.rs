@@ -1,0 +1,161 @@
+//! Several replicas sharing Redis (a real `redis-server` on a random loopback port,
+//! started here): one rate limit for all, the retention job on one replica, and
+//! Redis killed and restarted mid-test: degraded, local limits, then recovery.
+
+use crate::helpers::TestApp;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use tenmon_ark::config::{Config, RedisConfig};
+
+pub struct RedisServer {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    pub fn start() -> Self {
+        let mut s = RedisServer { port: crate::helpers::free_port(), dir: tempfile::tempdir().unwrap(), child: None };
+        s.spawn();
+        s
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server (the redis-server package, installed by .ci/run)");
+        self.child = Some(child);
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("redis-server did not start");
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    pub fn config(&self) -> RedisConfig {
+        let url = format!("redis://127.0.0.1:{}/0", self.port);
+        RedisConfig { url: url.clone().into(), shown: url }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Wait until `/health` says `want` about Redis.
+async fn redis_health(app: &TestApp, want: &str) -> serde_json::Value {
+    let mut last = serde_json::Value::Null;
+    for _ in 0..200 {
+        last = app.get("/health").await.json().await.unwrap();
+        if last["checks"]["redis"]["status"] == want {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("redis never became {want}: {last}");
+}
+
+fn limited(redis: &RedisServer, max: u32) -> impl FnOnce(&mut Config) {
+    let cfg = redis.config();
+    move |c: &mut Config| {
+        c.redis = Some(cfg);
+        c.rate_limit.api.max = max;
+        c.rate_limit.api.window = Duration::from_secs(3600);
+    }
+}
+
+/// Requests alternating between the replicas until one is refused; how many passed.
+async fn allowed_across(a: &TestApp, b: &TestApp, tries: usize) -> usize {
+    let mut ok = 0;
+    for i in 0..tries {
+        let app = if i % 2 == 0 { a } else { b };
+        let res = app.get("/api/assistants").await;
+        match res.status().as_u16() {
+            200 => ok += 1,
+            429 => {
+                assert!(res.headers().contains_key("retry-after"));
+                break;
+            }
+            s => panic!("unexpected {s}"),
+        }
+    }
+    ok
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_share_one_rate_limit_and_survive_redis_going_away() {
+    let mut redis = RedisServer::start();
+    let a = TestApp::spawn_with(limited(&redis, 6)).await;
+    let b = TestApp::spawn_with(limited(&redis, 6)).await;
+    let h = redis_health(&a, "ok").await;
+    assert_eq!(h["status"], "ok");
+    redis_health(&b, "ok").await;
+    assert_eq!(allowed_across(&a, &b, 20).await, 6, "6 in all, not 6 per replica");
+
+    // Redis goes away: nothing fails, health says degraded, limits hold per replica.
+    redis.kill();
+    let h = redis_health(&a, "degraded").await;
+    assert_eq!(h["status"], "degraded");
+    assert!(h["checks"]["redis"]["message"].as_str().unwrap().contains("per replica"), "{h}");
+    assert_eq!(a.get("/health/ready").await.status(), 200, "still ready: Redis is not required");
+    let mut ok_a = 0;
+    for _ in 0..10 {
+        if a.get("/api/assistants").await.status() == 200 {
+            ok_a += 1;
+        }
+    }
+    assert_eq!(ok_a, 6, "replica A alone enforces its own limit");
+    assert_eq!(b.get("/api/assistants").await.status(), 200, "B counts on its own");
+
+    // Redis is back (empty): shared again, with no restart of the replicas.
+    redis.restart();
+    redis_health(&a, "ok").await;
+    redis_health(&b, "ok").await;
+    assert_eq!(allowed_across(&a, &b, 20).await, 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retention_job_runs_on_one_replica_per_interval() {
+    let redis = RedisServer::start();
+    let cfg = redis.config();
+    let with_retention = |c: &mut Config| {
+        c.redis = Some(cfg.clone());
+        c.privacy.retention_days = Some(30);
+        c.privacy.retention_interval = Duration::from_secs(3600);
+    };
+    let a = TestApp::spawn_with(with_retention).await;
+    let b = TestApp::spawn_with(with_retention).await;
+    redis_health(&a, "ok").await;
+    redis_health(&b, "ok").await;
+    // Each replica's first tick is immediate; only the lease holder purges.
+    let runs = |app: &TestApp| app.state.metrics.retention_runs.get();
+    for _ in 0..100 {
+        if runs(&a) + runs(&b) >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(runs(&a) + runs(&b), 1, "a: {}, b: {}", runs(&a), runs(&b));
+}
