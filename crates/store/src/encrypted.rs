@@ -629,6 +629,13 @@ impl Store for EncryptedStore {
     async fn token_usage_between(&self, subject_id: &str, from_day: i64, to_day: i64) -> Result<i64, StoreError> {
         self.inner.token_usage_between(subject_id, from_day, to_day).await
     }
+    async fn dump_rows(&self, table: &str, offset: u64, limit: u32) -> Result<Vec<serde_json::Value>, StoreError> {
+        // Sealed as stored: the data keys move with the rows.
+        self.inner.dump_rows(table, offset, limit).await
+    }
+    async fn load_rows(&self, table: &str, rows: &[serde_json::Value]) -> Result<u64, StoreError> {
+        self.inner.load_rows(table, rows).await
+    }
     async fn close(&self) {
         self.inner.close().await
     }

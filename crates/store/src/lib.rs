@@ -11,6 +11,7 @@ mod events;
 mod files;
 mod kb;
 mod line;
+pub mod migrate;
 mod mysql;
 mod postgres;
 mod privacy;
@@ -318,6 +319,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn billing_release_event(&self, event_id: &str) -> Result<(), StoreError>;
     /// Tokens a subject used over a range of days (inclusive).
     async fn token_usage_between(&self, subject_id: &str, from_day: i64, to_day: i64) -> Result<i64, StoreError>;
+
+    /// A page of a table's rows in key order, every column (secrets too), as JSON
+    /// objects (for `migrate-data`; the table must be one of [`migrate::TABLES`]).
+    async fn dump_rows(&self, table: &str, offset: u64, limit: u32) -> Result<Vec<serde_json::Value>, StoreError>;
+    /// Insert dumped rows, skipping those whose key is already there. Returns how
+    /// many were inserted.
+    async fn load_rows(&self, table: &str, rows: &[serde_json::Value]) -> Result<u64, StoreError>;
 
     async fn close(&self);
 }

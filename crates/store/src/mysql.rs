@@ -246,10 +246,15 @@ impl Cells for MySqlRow {
 /// A row as JSON, every column but secrets, with the same keys and value kinds as
 /// the SQLite export (integers stay numbers, the rest is text).
 fn row_json(row: &MySqlRow) -> serde_json::Value {
+    row_json_with(row, false)
+}
+
+/// A row as JSON; `all` keeps the secret columns too (for `migrate-data`).
+pub(crate) fn row_json_with(row: &MySqlRow, all: bool) -> serde_json::Value {
     let mut obj = serde_json::Map::new();
     for (i, col) in row.columns().iter().enumerate() {
         let name = col.name();
-        if SECRET_COLUMNS.contains(&name) {
+        if !all && SECRET_COLUMNS.contains(&name) {
             continue;
         }
         let value = match row.try_get_raw(i) {
@@ -1472,6 +1477,39 @@ impl Store for MysqlStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(n.unwrap_or(0))
+    }
+
+    async fn dump_rows(&self, table: &str, offset: u64, limit: u32) -> Result<Vec<serde_json::Value>, StoreError> {
+        let order = crate::migrate::order_of(table)?;
+        let sql = format!("SELECT * FROM {table} ORDER BY {order} LIMIT {limit} OFFSET {offset}");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(|r| row_json_with(r, true)).collect())
+    }
+
+    async fn load_rows(&self, table: &str, rows: &[serde_json::Value]) -> Result<u64, StoreError> {
+        crate::migrate::order_of(table)?;
+        let mut tx = self.pool.begin().await?;
+        let mut n = 0;
+        for row in rows {
+            let cols = crate::migrate::columns(row)?;
+            let marks: Vec<String> = vec!["?".to_string(); cols.len()];
+            let sql = format!("INSERT IGNORE INTO {table} ({}) VALUES ({})", cols.join(", "), marks.join(", "));
+            let mut q = sqlx::query(&sql);
+            for c in &cols {
+                q = match &row[c.as_str()] {
+                    serde_json::Value::Null => q.bind(None::<String>),
+                    serde_json::Value::Number(x) => match x.as_i64() {
+                        Some(i) => q.bind(i),
+                        None => q.bind(x.as_f64()),
+                    },
+                    serde_json::Value::String(v) => q.bind(v.clone()),
+                    other => q.bind(other.to_string()),
+                };
+            }
+            n += q.execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(n)
     }
 
     async fn close(&self) {

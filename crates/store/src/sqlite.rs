@@ -1285,6 +1285,39 @@ impl Store for SqliteStore {
         Ok(n.unwrap_or(0))
     }
 
+    async fn dump_rows(&self, table: &str, offset: u64, limit: u32) -> Result<Vec<serde_json::Value>, StoreError> {
+        let order = crate::migrate::order_of(table)?;
+        let sql = format!("SELECT * FROM {table} ORDER BY {order} LIMIT {limit} OFFSET {offset}");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(|r| crate::sqlite_privacy::row_json_with(r, true)).collect())
+    }
+
+    async fn load_rows(&self, table: &str, rows: &[serde_json::Value]) -> Result<u64, StoreError> {
+        crate::migrate::order_of(table)?;
+        let mut tx = self.writer.begin().await?;
+        let mut n = 0;
+        for row in rows {
+            let cols = crate::migrate::columns(row)?;
+            let marks: Vec<String> = vec!["?".to_string(); cols.len()];
+            let sql = format!("INSERT OR IGNORE INTO {table} ({}) VALUES ({})", cols.join(", "), marks.join(", "));
+            let mut q = sqlx::query(&sql);
+            for c in &cols {
+                q = match &row[c.as_str()] {
+                    serde_json::Value::Null => q.bind(None::<String>),
+                    serde_json::Value::Number(x) => match x.as_i64() {
+                        Some(i) => q.bind(i),
+                        None => q.bind(x.as_f64()),
+                    },
+                    serde_json::Value::String(v) => q.bind(v.clone()),
+                    other => q.bind(other.to_string()),
+                };
+            }
+            n += q.execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
     async fn close(&self) {
         self.writer.close().await;
         self.pool.close().await;

@@ -11,10 +11,15 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Column, Row, Sqlite, Transaction, TypeInfo, ValueRef};
 
 fn row_json(row: &SqliteRow) -> serde_json::Value {
+    row_json_with(row, false)
+}
+
+/// A row as JSON; `all` keeps the secret columns too (for `migrate-data`).
+pub(crate) fn row_json_with(row: &SqliteRow, all: bool) -> serde_json::Value {
     let mut obj = serde_json::Map::new();
     for (i, col) in row.columns().iter().enumerate() {
         let name = col.name();
-        if SECRET_COLUMNS.contains(&name) {
+        if !all && SECRET_COLUMNS.contains(&name) {
             continue;
         }
         let value = match row.try_get_raw(i) {

@@ -205,7 +205,7 @@ async fn identities_link_once(t: TestDb) {
     assert!(s.identity_user("https://other.example", "sub-1").await.unwrap().is_none());
 }
 
-fn invitation(id: &str, at: i64, expires: i64) -> InvitationRow {
+pub fn invitation(id: &str, at: i64, expires: i64) -> InvitationRow {
     InvitationRow {
         id: id.into(),
         token_hash: format!("inv-{id}"),

@@ -11,7 +11,7 @@ on_every_backend!(
     analytics_count_per_day_and_rank_sources,
 );
 
-fn base(id: &str, at: i64) -> KnowledgeBaseRow {
+pub fn base(id: &str, at: i64) -> KnowledgeBaseRow {
     KnowledgeBaseRow {
         id: id.into(),
         name: format!("名前 {id}"),
@@ -21,7 +21,7 @@ fn base(id: &str, at: i64) -> KnowledgeBaseRow {
     }
 }
 
-fn entry(id: &str, kb: &str, version: i64) -> KbEntryRow {
+pub fn entry(id: &str, kb: &str, version: i64) -> KbEntryRow {
     KbEntryRow {
         id: id.into(),
         kb_id: kb.into(),

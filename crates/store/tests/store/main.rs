@@ -43,4 +43,5 @@ mod files;
 mod harness;
 mod kb;
 mod line;
+mod migrate;
 mod privacy;

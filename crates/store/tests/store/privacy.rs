@@ -21,7 +21,7 @@ on_every_backend!(
 );
 
 /// Rows about two people: `u1` (a user with everything) and `u2`.
-async fn two_people(s: &Arc<dyn Store>) {
+pub async fn two_people(s: &Arc<dyn Store>) {
     for (u, c) in [("u1", "c1"), ("u2", "c2")] {
         s.create_user(&user(u, &format!("{u}@example.jp"))).await.unwrap();
         let mut events = turn();
@@ -352,7 +352,7 @@ fn hash(seq: i64, prev: &str) -> String {
     hex::encode(Sha256::digest(format!("{seq}:{prev}").as_bytes()))
 }
 
-fn record(seq: i64, prev: &str, action: &str, actor: Option<&str>) -> AuditRow {
+pub fn record(seq: i64, prev: &str, action: &str, actor: Option<&str>) -> AuditRow {
     AuditRow {
         seq,
         at: format!("2024-05-01T00:00:{:02}.000Z", seq % 60),
