@@ -161,6 +161,10 @@ impl AppState {
                 None
             }
         });
+        metrics.registry_mut().register_collector(Box::new(crate::metrics::DependencyCollector {
+            store: store.clone(),
+            redis: redis.clone(),
+        }));
         let shutdown = CancellationToken::new();
         if let Some(r) = &redis {
             r.start(&tasks, shutdown.clone());

@@ -166,3 +166,43 @@ impl Collector for ProcessCollector {
         Ok(())
     }
 }
+
+/// The dependencies' state at scrape time: the database pool and Redis.
+#[derive(Debug)]
+pub struct DependencyCollector {
+    pub store: std::sync::Arc<dyn tenmon_store::Store>,
+    pub redis: Option<std::sync::Arc<crate::redis::Redis>>,
+}
+
+impl Collector for DependencyCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let p = self.store.pool_stats();
+        let mut gauges: Vec<(&str, &str, f64)> = vec![
+            ("tenmon_db_pool_connections", "Open database connections (in use and idle)", f64::from(p.open)),
+            ("tenmon_db_pool_idle_connections", "Idle database connections", f64::from(p.idle)),
+            (
+                "tenmon_db_pool_in_use_connections",
+                "Database connections in use",
+                f64::from(p.open.saturating_sub(p.idle)),
+            ),
+            ("tenmon_db_pool_max_connections", "Most database connections the pool opens", f64::from(p.max)),
+        ];
+        if let Some(r) = &self.redis {
+            gauges.push((
+                "tenmon_redis_up",
+                "1 when the last Redis command succeeded",
+                if r.healthy() { 1.0 } else { 0.0 },
+            ));
+            gauges.push((
+                "tenmon_redis_latency_seconds",
+                "Round trip of the last Redis health ping",
+                r.last_latency().as_secs_f64(),
+            ));
+        }
+        for (name, help, value) in gauges {
+            let g = ConstGauge::new(value);
+            g.encode(encoder.encode_descriptor(name, help, None, g.metric_type())?)?;
+        }
+        Ok(())
+    }
+}

@@ -164,6 +164,11 @@ impl Redis {
         false
     }
 
+    /// The last health ping's round trip.
+    pub fn last_latency(&self) -> Duration {
+        Duration::from_micros(self.latency_us.load(Ordering::Relaxed))
+    }
+
     /// Whether the last command succeeded.
     pub fn healthy(&self) -> bool {
         self.healthy.load(Ordering::Relaxed)

@@ -636,6 +636,9 @@ impl Store for EncryptedStore {
     async fn load_rows(&self, table: &str, rows: &[serde_json::Value]) -> Result<u64, StoreError> {
         self.inner.load_rows(table, rows).await
     }
+    fn pool_stats(&self) -> crate::PoolStats {
+        self.inner.pool_stats()
+    }
     async fn close(&self) {
         self.inner.close().await
     }

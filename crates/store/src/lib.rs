@@ -53,6 +53,15 @@ impl Default for PoolOptions {
     }
 }
 
+/// Connections of a store's pool, for the metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections (in use + idle).
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
 /// What [`Store::replay`] rebuilt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct ReplayStats {
@@ -328,6 +337,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn load_rows(&self, table: &str, rows: &[serde_json::Value]) -> Result<u64, StoreError>;
 
     async fn close(&self);
+
+    /// The pool's connections now.
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats::default()
+    }
 }
 
 /// Open the store named by the URL's scheme.

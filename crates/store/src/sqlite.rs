@@ -1318,6 +1318,15 @@ impl Store for SqliteStore {
         Ok(n)
     }
 
+    fn pool_stats(&self) -> crate::PoolStats {
+        // Readers and the one writer together.
+        crate::PoolStats {
+            open: self.pool.size() + self.writer.size(),
+            idle: (self.pool.num_idle() + self.writer.num_idle()) as u32,
+            max: self.pool.options().get_max_connections() + self.writer.options().get_max_connections(),
+        }
+    }
+
     async fn close(&self) {
         self.writer.close().await;
         self.pool.close().await;

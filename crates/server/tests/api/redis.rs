@@ -112,6 +112,9 @@ async fn replicas_share_one_rate_limit_and_survive_redis_going_away() {
     assert_eq!(h["status"], "ok");
     redis_health(&b, "ok").await;
     assert_eq!(allowed_across(&a, &b, 20).await, 6, "6 in all, not 6 per replica");
+    let metrics = |app: &TestApp| app.state.metrics.render();
+    assert!(metrics(&a).contains("tenmon_redis_up 1"), "{}", metrics(&a));
+    assert!(metrics(&a).contains("tenmon_db_pool_max_connections"));
 
     // Redis goes away: nothing fails, health says degraded, limits hold per replica.
     redis.kill();
@@ -119,6 +122,7 @@ async fn replicas_share_one_rate_limit_and_survive_redis_going_away() {
     assert_eq!(h["status"], "degraded");
     assert!(h["checks"]["redis"]["message"].as_str().unwrap().contains("per replica"), "{h}");
     assert_eq!(a.get("/health/ready").await.status(), 200, "still ready: Redis is not required");
+    assert!(metrics(&a).contains("tenmon_redis_up 0"));
     let mut ok_a = 0;
     for _ in 0..10 {
         if a.get("/api/assistants").await.status() == 200 {
