@@ -2,7 +2,7 @@
 // port in a throwaway directory, and the fake upstreams from crates/test-support.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, openSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer, createConnection } from "node:net";
 import { tmpdir, homedir } from "node:os";
 import { join } from "node:path";
 
@@ -85,4 +85,46 @@ export async function waitFor(check, what, tries = 400) {
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** PING a Redis on `port`: true when it answers PONG. */
+function redisPing(port) {
+  return new Promise((resolve) => {
+    const sock = createConnection({ host: "127.0.0.1", port }, () => sock.write("PING\r\n"));
+    sock.setTimeout(1000, () => sock.destroy());
+    sock.once("data", (d) => {
+      sock.destroy();
+      resolve(d.toString().startsWith("+PONG"));
+    });
+    sock.once("error", () => resolve(false));
+    sock.once("close", () => resolve(false));
+  });
+}
+
+/** Start redis-server (no persistence) on a free loopback port in a throwaway dir. */
+export async function startRedis() {
+  const dir = mkdtempSync(join(tmpdir(), "tenmon-node-redis-"));
+  const port = await freePort();
+  const proc = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+    { stdio: "ignore" },
+  );
+  let failed = null;
+  proc.once("error", (e) => (failed = e));
+  const stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill("SIGKILL");
+      await new Promise((r) => proc.once("exit", r));
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (let i = 0; i < 200; i++) {
+    if (await redisPing(port)) return { url: `redis://127.0.0.1:${port}/0`, stop };
+    if (proc.exitCode !== null || failed) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  if (!failed) await stop();
+  else rmSync(dir, { recursive: true, force: true });
+  throw new Error(`redis-server did not start (${failed?.message ?? "no PONG"}; .ci/run installs it)`);
 }

@@ -549,6 +549,41 @@ async fn doctor(config: &Config, live: bool, out: &mut impl Write) -> Result<(),
         },
         None => writeln!(out, "note:    the database is a server: its free disk space is for its own monitoring")?,
     }
+    if let Some(r) = &config.redis {
+        let answer = async {
+            let client = redis::Client::open(secrecy::ExposeSecret::expose_secret(&r.url))?;
+            let mut conn = client.get_multiplexed_async_connection().await?;
+            redis::cmd("PING").query_async::<String>(&mut conn).await
+        };
+        match tokio::time::timeout(std::time::Duration::from_secs(3), answer).await {
+            Ok(Ok(_)) => line(true, format!("Redis {} answers", r.shown), out)?,
+            Ok(Err(e)) => {
+                line(false, format!("Redis {} fails: {e}", r.shown), out)?;
+                writeln!(
+                    out,
+                    "  fix: check REDIS_URL / REDIS_PASSWORD and that Redis runs (replicas then limit on their own)"
+                )?;
+            }
+            Err(_) => {
+                line(false, format!("Redis {} did not answer within 3 s", r.shown), out)?;
+                writeln!(out, "  fix: check the host and port in REDIS_URL and the firewall")?;
+            }
+        }
+    }
+    let storage = match crate::files::open_objects(&config.files) {
+        Ok(objects) => crate::files::probe(&objects).await,
+        Err(e) => Err(e),
+    };
+    match storage {
+        Ok(()) => line(true, format!("file storage {} is writable", storage_name(config)), out)?,
+        Err(e) => {
+            line(false, format!("file storage {} fails: {e}", storage_name(config)), out)?;
+            writeln!(
+                out,
+                "  fix: make FILE_STORAGE_DIR writable by the service user, or check S3_BUCKET, S3_ENDPOINT, S3_REGION and the AWS keys"
+            )?;
+        }
+    }
     if config.llm.upstreams.is_empty() {
         writeln!(out, "note:    no model configured (OPENAI_API_KEY): answers come from the knowledge base only")?;
     }
@@ -584,6 +619,13 @@ async fn doctor(config: &Config, live: bool, out: &mut impl Write) -> Result<(),
         return Err(anyhow::anyhow!("{problems} problem(s) found").into());
     }
     Ok(())
+}
+
+fn storage_name(config: &Config) -> String {
+    match &config.files.s3 {
+        Some(s3) => format!("s3://{}", s3.bucket),
+        None => config.files.dir.display().to_string(),
+    }
 }
 
 async fn open_url(config: &Config, key: &'static str, raw: &str) -> Result<Arc<dyn Store>, Failure> {

@@ -76,20 +76,7 @@ fn not_found() -> ApiError {
 impl Files {
     /// Open the configured storage (S3 when `S3_BUCKET` is set, else the directory).
     pub fn new(config: FilesConfig, store: Arc<dyn Store>) -> Result<Self, FileError> {
-        let objects = match &config.s3 {
-            Some(s3) => FileStore::s3(&S3Settings {
-                bucket: s3.bucket.clone(),
-                endpoint: s3.endpoint.clone(),
-                region: s3.region.clone(),
-                access_key_id: s3.access_key_id.clone(),
-                secret_access_key: s3.secret_access_key.expose_secret().to_string().into(),
-                allow_http: s3.endpoint.as_deref().is_some_and(|e| e.starts_with("http://")),
-            })?,
-            None => {
-                std::fs::create_dir_all(&config.dir)?;
-                FileStore::local(&config.dir)?
-            }
-        };
+        let objects = open_objects(&config)?;
         Ok(Self { inner: Arc::new(Inner { objects, store, config }) })
     }
 
@@ -255,9 +242,35 @@ impl Files {
         }
         n
     }
+}
 
-    /// Storage answers (for readiness and `doctor`).
-    pub async fn check(&self) -> Result<(), FileError> {
-        self.inner.objects.list("u/__probe__").await.map(|_| ())
+/// The object storage the settings name.
+pub fn open_objects(config: &FilesConfig) -> Result<FileStore, FileError> {
+    match &config.s3 {
+        Some(s3) => FileStore::s3(&S3Settings {
+            bucket: s3.bucket.clone(),
+            endpoint: s3.endpoint.clone(),
+            region: s3.region.clone(),
+            access_key_id: s3.access_key_id.clone(),
+            secret_access_key: s3.secret_access_key.expose_secret().to_string().into(),
+            allow_http: s3.endpoint.as_deref().is_some_and(|e| e.starts_with("http://")),
+        }),
+        None => {
+            std::fs::create_dir_all(&config.dir)?;
+            FileStore::local(&config.dir)
+        }
+    }
+}
+
+/// Write, read back and delete a small object: the storage works (for `doctor`).
+pub async fn probe(objects: &FileStore) -> Result<(), FileError> {
+    let key = format!("doctor/probe-{}", std::process::id());
+    let body = futures::stream::iter([Ok::<Bytes, std::io::Error>(Bytes::from_static(b"tenmon-ark"))]);
+    objects.put_stream(&key, body, 64).await?;
+    let back = objects.read_all(&key, 64).await;
+    objects.delete(&key).await?;
+    match back?.as_ref() {
+        b"tenmon-ark" => Ok(()),
+        _ => Err(FileError::Io(std::io::Error::other("the probe object read back differently"))),
     }
 }

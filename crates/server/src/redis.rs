@@ -16,6 +16,8 @@ use tokio_util::task::TaskTracker;
 
 /// Longest a command may take before the caller falls back.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
+/// How often the monitor pings.
+const MONITOR_INTERVAL: Duration = Duration::from_millis(500);
 /// The channel the replicas announce turns on.
 pub const TURNS_CHANNEL: &str = "tenmon:turns";
 
@@ -31,6 +33,10 @@ pub struct Redis {
     pub replica_id: String,
     /// Notices from the replicas (including this one), as published.
     notices: broadcast::Sender<String>,
+    /// The subscriber is subscribed (notices flow).
+    subscribed: AtomicBool,
+    /// Rung when Redis comes back, so the subscriber does not sleep out its backoff.
+    back: tokio::sync::Notify,
 }
 
 /// Why Redis could not be used.
@@ -56,6 +62,8 @@ impl Redis {
             latency_us: AtomicU64::new(0),
             replica_id: uuid::Uuid::now_v7().to_string(),
             notices: broadcast::channel(1024).0,
+            subscribed: AtomicBool::new(false),
+            back: tokio::sync::Notify::new(),
         }))
     }
 
@@ -65,7 +73,40 @@ impl Redis {
         let stop = shutdown.clone();
         tasks.spawn(async move { this.connect_loop(stop).await });
         let this = self.clone();
-        tasks.spawn(async move { this.subscribe_loop(shutdown).await });
+        let stop = shutdown.clone();
+        tasks.spawn(async move { this.subscribe_loop(stop).await });
+        let this = self.clone();
+        tasks.spawn(async move { this.monitor(shutdown).await });
+    }
+
+    /// Ping every half second: the health state every caller reads. While Redis is
+    /// away callers fail at once (no timeout per request); this loop notices when
+    /// it is back.
+    async fn monitor(&self, shutdown: CancellationToken) {
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(MONITOR_INTERVAL) => {}
+            }
+            let Some(conn) = self.conn.read().await.clone() else { continue };
+            let was = self.healthy();
+            let start = Instant::now();
+            let ping = async move {
+                let mut c = conn;
+                redis::cmd("PING").query_async::<String>(&mut c).await
+            };
+            let ok = matches!(tokio::time::timeout(COMMAND_TIMEOUT, ping).await, Ok(Ok(_)));
+            if ok {
+                self.latency_us.store(start.elapsed().as_micros() as u64, Ordering::Relaxed);
+            }
+            self.healthy.store(ok, Ordering::Relaxed);
+            if ok && !was {
+                tracing::info!("Redis is back");
+                self.back.notify_waiters();
+            } else if !ok && was {
+                tracing::warn!("Redis stopped answering; replicas work on their own until it is back");
+            }
+        }
     }
 
     async fn connect_loop(&self, shutdown: CancellationToken) {
@@ -103,6 +144,7 @@ impl Redis {
             let session = async {
                 let mut pubsub = self.client.get_async_pubsub().await?;
                 pubsub.subscribe(TURNS_CHANNEL).await?;
+                self.subscribed.store(true, Ordering::Relaxed);
                 let mut messages = pubsub.into_on_message();
                 while let Some(msg) = messages.next().await {
                     if let Ok(payload) = msg.get_payload::<String>() {
@@ -118,11 +160,13 @@ impl Redis {
                     Err(e) => tracing::debug!(error = %e, "Redis subscription failed; retrying"),
                 },
             }
+            self.subscribed.store(false, Ordering::Relaxed);
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 () = tokio::time::sleep(delay) => {}
+                () = self.back.notified() => {}
             }
-            delay = (delay * 2).min(Duration::from_secs(5));
+            delay = (delay * 2).min(Duration::from_secs(1));
         }
     }
 
@@ -132,23 +176,38 @@ impl Redis {
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
+        if !self.healthy() {
+            // The monitor says Redis is away: do not make every request wait for it.
+            return Err(RedisUnavailable::NotConnected);
+        }
         let Some(conn) = self.conn.read().await.clone() else { return Err(RedisUnavailable::NotConnected) };
         let result = match tokio::time::timeout(COMMAND_TIMEOUT, op(conn)).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(RedisUnavailable::Redis(e)),
             Err(_) => Err(RedisUnavailable::Timeout(COMMAND_TIMEOUT)),
         };
-        self.healthy.store(result.is_ok(), Ordering::Relaxed);
+        if let Err(e) = &result {
+            if !matches!(e, RedisUnavailable::Redis(re) if !re.is_io_error() && !re.is_timeout() && !re.is_connection_dropped())
+            {
+                self.healthy.store(false, Ordering::Relaxed);
+            }
+        }
         result
     }
 
-    /// Ping, for `/health`: the round trip.
-    pub async fn ping(&self) -> Result<Duration, RedisUnavailable> {
-        let start = Instant::now();
-        self.run(|mut c| async move { redis::cmd("PING").query_async::<String>(&mut c).await }).await?;
-        let took = start.elapsed();
-        self.latency_us.store(took.as_micros() as u64, Ordering::Relaxed);
-        Ok(took)
+    /// Redis's state for `/health`, as the monitor last saw it: the round trip of
+    /// the last ping, or why it is unavailable.
+    pub fn status(&self) -> Result<Duration, &'static str> {
+        if self.conn.try_read().map(|c| c.is_none()).unwrap_or(false) {
+            return Err("not connected");
+        }
+        if !self.healthy() {
+            return Err("not answering");
+        }
+        if !self.subscribed.load(Ordering::Relaxed) {
+            return Err("resubscribing to the replicas' channel");
+        }
+        Ok(self.last_latency())
     }
 
     /// Wait (at most `limit`) for the first connection: jobs that need the lease

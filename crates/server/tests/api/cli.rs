@@ -285,6 +285,28 @@ fn users_create_doctor_and_backup() {
     );
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("PROBLEM: model upstream") && stdout.contains("fix:"), "{stdout}");
+    // File storage and Redis are checked too: a dead Redis and an S3 endpoint with
+    // nothing behind it are problems, each with its fix.
+    let (code, stdout, _) = run(dir.path(), &[("PORT", "1")], &["doctor"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("ok:      file storage") && stdout.contains("files is writable"), "{stdout}");
+    let dead = format!("redis://127.0.0.1:{}/0", free_port());
+    let s3 = format!("http://127.0.0.1:{}", free_port());
+    let (code, stdout, _) = run(
+        dir.path(),
+        &[
+            ("PORT", "1"),
+            ("REDIS_URL", dead.as_str()),
+            ("S3_BUCKET", "b"),
+            ("S3_ENDPOINT", s3.as_str()),
+            ("AWS_ACCESS_KEY_ID", "k"),
+            ("AWS_SECRET_ACCESS_KEY", "s"),
+        ],
+        &["doctor"],
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("PROBLEM: Redis redis://127.0.0.1:") && stdout.contains("REDIS_URL"), "{stdout}");
+    assert!(stdout.contains("PROBLEM: file storage s3://b fails"), "{stdout}");
 
     // Backup: a consistent copy that opens and holds the account.
     let copy = dir.path().join("backup.db");
