@@ -171,6 +171,8 @@ struct Inner {
     /// Bumped on every edit; cached results of an older generation are stale.
     generation: AtomicU64,
     settings: KbSettings,
+    /// Told after every edit made here (other replicas learn of it through Redis).
+    changed: tokio::sync::broadcast::Sender<()>,
 }
 
 /// The knowledge-base service. Cheap to clone.
@@ -221,8 +223,45 @@ impl KnowledgeBase {
                 cache: Mutex::new(cache),
                 generation: AtomicU64::new(0),
                 settings,
+                changed: tokio::sync::broadcast::channel(16).0,
             }),
         })
+    }
+
+    /// Edits made through this instance (not by [`Self::reload`]).
+    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<()> {
+        self.inner.changed.subscribe()
+    }
+
+    fn edited(&self) {
+        self.invalidate();
+        let _ = self.inner.changed.send(());
+    }
+
+    /// Read every entry and the synonyms from the store again and rebuild the
+    /// index: another replica changed the knowledge bases.
+    pub async fn reload(&self) -> Result<usize, KbError> {
+        let store = &self.inner.store;
+        let synonyms = match store.setting(SYNONYMS_SETTING).await? {
+            Some(text) => Synonyms::parse(&text).unwrap_or_default(),
+            None => Synonyms::default(),
+        };
+        let rows = store.kb_entries(None).await?;
+        let n = rows.len();
+        let mut index = SearchIndex::new()?;
+        index.rebuild(rows.iter(), &|e| concepts_of(&synonyms, e))?;
+        let entries: HashMap<String, Indexed> =
+            rows.into_iter().map(|e| (e.id.clone(), Indexed::new(e, &synonyms))).collect();
+        {
+            let mut e = self.inner.entries.write().map_err(lock_err)?;
+            let mut i = self.inner.index.write().map_err(lock_err)?;
+            let mut s = self.inner.synonyms.write().map_err(lock_err)?;
+            *e = entries;
+            *i = index;
+            *s = synonyms;
+        }
+        self.clear_cache();
+        Ok(n)
     }
 
     pub fn settings(&self) -> &KbSettings {
@@ -368,7 +407,7 @@ impl KnowledgeBase {
             entries.remove(i);
         }
         drop(entries);
-        self.invalidate();
+        self.edited();
         Ok(())
     }
 
@@ -422,7 +461,7 @@ impl KnowledgeBase {
         }
         drop(entries);
         drop(synonyms);
-        self.invalidate();
+        self.edited();
         Ok(())
     }
 
@@ -476,7 +515,7 @@ impl KnowledgeBase {
         }
         self.inner.index.write().map_err(lock_err)?.delete(&[id.to_string()])?;
         self.inner.entries.write().map_err(lock_err)?.remove(id);
-        self.invalidate();
+        self.edited();
         Ok(())
     }
 
@@ -562,7 +601,7 @@ impl KnowledgeBase {
             }
         }
         *self.inner.synonyms.write().map_err(lock_err)? = parsed;
-        self.invalidate();
+        self.edited();
         Ok(n)
     }
 

@@ -168,6 +168,7 @@ impl AppState {
         let shutdown = CancellationToken::new();
         if let Some(r) = &redis {
             r.start(&tasks, shutdown.clone());
+            share_kb_edits(r, &kb, &tasks, &shutdown);
         }
         AppState(Arc::new(App {
             redis,
@@ -190,6 +191,56 @@ impl AppState {
             limiter,
         }))
     }
+}
+
+/// Knowledge-base edits made on one replica reach the others' indexes: each edit
+/// here is announced on Redis; an announcement from another replica reloads the
+/// index here (a burst of edits, e.g. an import, reloads once).
+fn share_kb_edits(
+    redis: &Arc<crate::redis::Redis>,
+    kb: &tenmon_kb::KnowledgeBase,
+    tasks: &TaskTracker,
+    shutdown: &CancellationToken,
+) {
+    let notice = serde_json::json!({"kind": "kb", "replica": redis.replica_id}).to_string();
+    let (r, mut edits, stop) = (redis.clone(), kb.changes(), shutdown.clone());
+    tasks.spawn(async move {
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                e = edits.recv() => if matches!(e, Err(tokio::sync::broadcast::error::RecvError::Closed)) { break },
+            }
+            if let Err(e) = r.publish(crate::redis::NOTICES_CHANNEL, &notice).await {
+                tracing::warn!(error = %e, "could not tell the other replicas about a knowledge-base edit");
+            }
+        }
+    });
+    let (r, kb, stop) = (redis.clone(), kb.clone(), shutdown.clone());
+    let mut notices = redis.notices();
+    tasks.spawn(async move {
+        loop {
+            let n = tokio::select! {
+                _ = stop.cancelled() => break,
+                n = notices.recv() => n,
+            };
+            let text = match n {
+                Ok(t) => t,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => String::from(r#"{"kind":"kb"}"#),
+                Err(_) => break,
+            };
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+            if v["kind"] != "kb" || v["replica"] == r.replica_id.as_str() {
+                continue;
+            }
+            // Let a burst settle, then reload once.
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            while notices.try_recv().is_ok() {}
+            match kb.reload().await {
+                Ok(n) => tracing::info!(entries = n, "knowledge bases reloaded after an edit on another replica"),
+                Err(e) => tracing::error!(error = %e, "could not reload the knowledge bases"),
+            }
+        }
+    });
 }
 
 /// Why the state could not be assembled.

@@ -226,7 +226,7 @@ async fn chat_send(
             meta,
         };
         if let Ok(text) = serde_json::to_string(&notice) {
-            if let Err(e) = redis.publish(crate::redis::TURNS_CHANNEL, &text).await {
+            if let Err(e) = redis.publish(crate::redis::NOTICES_CHANNEL, &text).await {
                 tracing::debug!(error = %e, "could not announce a turn to the other replicas");
             }
         }

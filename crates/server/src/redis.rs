@@ -18,8 +18,9 @@ use tokio_util::task::TaskTracker;
 pub const COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
 /// How often the monitor pings.
 const MONITOR_INTERVAL: Duration = Duration::from_millis(500);
-/// The channel the replicas announce turns on.
-pub const TURNS_CHANNEL: &str = "tenmon:turns";
+/// The channel the replicas tell each other on: turns started (Socket.IO) and
+/// knowledge-base edits.
+pub const NOTICES_CHANNEL: &str = "tenmon:notices";
 
 /// The shared Redis.
 #[derive(Debug)]
@@ -143,7 +144,7 @@ impl Redis {
         loop {
             let session = async {
                 let mut pubsub = self.client.get_async_pubsub().await?;
-                pubsub.subscribe(TURNS_CHANNEL).await?;
+                pubsub.subscribe(NOTICES_CHANNEL).await?;
                 self.subscribed.store(true, Ordering::Relaxed);
                 let mut messages = pubsub.into_on_message();
                 while let Some(msg) = messages.next().await {

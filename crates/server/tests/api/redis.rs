@@ -169,3 +169,61 @@ async fn the_retention_job_runs_on_one_replica_per_interval() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(runs(&a) + runs(&b), 1, "a: {}, b: {}", runs(&a), runs(&b));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_knowledge_base_edit_on_one_replica_is_searchable_on_the_other() {
+    const KEY: &str = "operator-key-0123456789abcdef";
+    let redis = RedisServer::start();
+    let cfg = redis.config();
+    let a = TestApp::spawn_with(|c| {
+        c.redis = Some(cfg.clone());
+        c.chat.api_key_hashes = vec![tenmon_ark::auth::hash_token(KEY)];
+    })
+    .await;
+    let shared = tenmon_store::DatabaseUrl::parse(&format!("sqlite://{}", a.db_path().display())).unwrap();
+    let b = TestApp::spawn_with(|c| {
+        c.redis = Some(cfg.clone());
+        c.database.url = shared;
+    })
+    .await;
+    redis_health(&a, "ok").await;
+    redis_health(&b, "ok").await;
+    let search = |app: &TestApp| {
+        let url = app.url("/api/kb/search?q=%E3%81%8B%E3%81%9F%E3%81%A4%E3%82%80%E3%82%8A%E7%AA%93%E5%8F%A3&kb=mnp");
+        let client = app.client.clone();
+        async move {
+            let v: serde_json::Value = client.get(url).send().await.unwrap().json().await.unwrap();
+            v["results"].as_array().unwrap().iter().any(|r| r["id"] == "snail-desk")
+        }
+    };
+    assert!(!search(&b).await);
+    let res = a
+        .post_json(
+            "/api/kb/bases/mnp/entries",
+            KEY,
+            serde_json::json!({"id": "snail-desk", "question": "かたつむり窓口はどこですか", "answer": "本館1階です。"}),
+        )
+        .await;
+    assert!(res.status().is_success(), "{:?}", res.text().await);
+    assert!(search(&a).await, "searchable at once where it was made");
+    let mut seen = false;
+    for _ in 0..100 {
+        if search(&b).await {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(seen, "replica B never saw the new entry");
+    let del = a.client.delete(a.url("/api/kb/entries/snail-desk")).bearer_auth(KEY).send().await.unwrap();
+    assert!(del.status().is_success());
+    let mut gone = false;
+    for _ in 0..100 {
+        if !search(&b).await {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(gone, "replica B still finds the deleted entry");
+}
