@@ -89,7 +89,10 @@ struct Inner {
     upstreams: Upstreams,
     /// Knowledge bases for grounded answers.
     kb: Option<tenmon_kb::KnowledgeBase>,
-    assistants: Assistants,
+    /// Built-in and config-file assistants.
+    base_assistants: Assistants,
+    /// Those plus the admins' (from the database), swapped whole on a change.
+    assistants: std::sync::RwLock<Arc<Assistants>>,
     hub: Hub,
     tasks: TaskTracker,
     /// Cancelled when the shutdown grace period is over: running turns store what
@@ -186,7 +189,8 @@ impl ChatService {
                 store,
                 upstreams,
                 kb,
-                assistants,
+                assistants: std::sync::RwLock::new(Arc::new(assistants.clone())),
+                base_assistants: assistants,
                 hub: Hub::default(),
                 tasks,
                 hard_stop,
@@ -201,8 +205,23 @@ impl ChatService {
         &self.inner.metrics
     }
 
-    pub fn assistants(&self) -> &Assistants {
-        &self.inner.assistants
+    /// The assistants now (built in, from the config file, and the admins').
+    pub fn assistants(&self) -> Arc<Assistants> {
+        self.inner.assistants.read().map(|a| a.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Replace the admins' assistants (they add to, or override, the others).
+    pub fn set_custom_assistants(&self, custom: Vec<crate::Assistant>) {
+        let all = Arc::new(self.inner.base_assistants.clone().with(custom));
+        match self.inner.assistants.write() {
+            Ok(mut a) => *a = all,
+            Err(p) => *p.into_inner() = all,
+        }
+    }
+
+    /// The built-in and config-file assistants only.
+    pub fn base_assistants(&self) -> &Assistants {
+        &self.inner.base_assistants
     }
 
     pub fn upstreams(&self) -> &Upstreams {
@@ -284,8 +303,7 @@ impl ChatService {
             }
         };
         let assistant = self
-            .inner
-            .assistants
+            .assistants()
             .get(&assistant_id)
             .ok_or_else(|| ChatError::UnknownAssistant(assistant_id.clone()))?
             .clone();
@@ -744,7 +762,7 @@ impl ChatService {
             Some(id) => store.conversation(owner_id, id).await?.ok_or(ChatError::ConversationNotFound)?.id,
             None => {
                 let assistant = assistant.unwrap_or("default");
-                if self.inner.assistants.get(assistant).is_none() {
+                if self.assistants().get(assistant).is_none() {
                     return Err(ChatError::UnknownAssistant(assistant.to_string()));
                 }
                 let id = new_id();

@@ -100,7 +100,8 @@ impl Provider for OpenAiProvider {
             body["max_tokens"] = max.into();
         }
         if let Some(t) = request.temperature {
-            body["temperature"] = serde_json::json!(t);
+            // As the decimal that was configured (0.2, not 0.20000000298 from the f32).
+            body["temperature"] = serde_json::json!((f64::from(t) * 1000.0).round() / 1000.0);
         }
         let mut req = self.http.post(url).json(&body).header(reqwest::header::ACCEPT, "text/event-stream");
         if let Some(key) = &self.cfg.api_key {

@@ -87,6 +87,10 @@ impl AppState {
             ..tenmon_browser::FetchSettings::default()
         })?;
         let state = Self::with_kb(config, store, kb, files, fetcher);
+        if let Err(e) = crate::assistants::reload(&state).await {
+            tracing::error!(error = %e, "could not load the admins' assistants");
+        }
+        crate::assistants::follow(&state);
         if let Some((email, password)) = &state.config.auth.admin {
             match state.accounts.bootstrap_admin(email, password).await {
                 Ok(true) => tracing::info!("created the first admin from ADMIN_EMAIL"),

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod assistants;
 pub mod audit;
 pub mod auth;
 pub mod billing;

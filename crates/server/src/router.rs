@@ -6,8 +6,8 @@ use crate::app::{AppState, BodyLimit};
 use crate::config::CorsOrigins;
 use crate::middleware::{body_limit, json_errors, observe, rate_limit, request_id, security};
 use crate::routes::{
-    admin, analytics, api_keys, audit, auth, billing, browser, chat, concierge, conversations, fallback, files, health,
-    invitations, kb, line, metrics, oidc, openai_compat, openapi, privacy, session, web,
+    admin, analytics, api_keys, assistants, audit, auth, billing, browser, chat, concierge, conversations, fallback,
+    files, health, invitations, kb, line, metrics, oidc, openai_compat, openapi, privacy, session, web,
 };
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, Method, StatusCode};
@@ -109,6 +109,8 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(files::download, files::delete))
         .routes(routes!(files::upload_document))
         .routes(routes!(browser::read))
+        .routes(routes!(assistants::list))
+        .routes(routes!(assistants::put, assistants::delete))
         .routes(routes!(billing::get_billing))
         .routes(routes!(billing::checkout))
         .routes(routes!(billing::portal))
@@ -144,12 +146,8 @@ fn cors(origins: &CorsOrigins) -> Option<CorsLayer> {
 /// The whole application.
 pub fn build(state: AppState) -> Router {
     let (api, spec) = api();
-    // The schema lists the built-in assistants; this server may have more from its
-    // config file, and its document must say exactly which.
-    let builtin = tenmon_chat::Assistants::builtin().id_pattern();
-    let text =
-        serde_json::to_string(&spec).unwrap_or_default().replace(&builtin, &state.chat.assistants().id_pattern());
-    let spec = openapi::Spec(Arc::new(serde_json::from_str(&text).unwrap_or_default()));
+    // The assistants in the document's schema are filled in per request (get_openapi).
+    let spec = openapi::Spec(Arc::new(serde_json::to_value(&spec).unwrap_or_default()));
     let cfg = &state.config.server;
     let limit = cfg.body_limit;
 

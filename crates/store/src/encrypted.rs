@@ -639,6 +639,15 @@ impl Store for EncryptedStore {
     fn pool_stats(&self) -> crate::PoolStats {
         self.inner.pool_stats()
     }
+    async fn assistants(&self) -> Result<Vec<crate::AssistantRow>, StoreError> {
+        self.inner.assistants().await
+    }
+    async fn put_assistant(&self, row: &crate::AssistantRow) -> Result<(), StoreError> {
+        self.inner.put_assistant(row).await
+    }
+    async fn delete_assistant(&self, id: &str) -> Result<bool, StoreError> {
+        self.inner.delete_assistant(id).await
+    }
     async fn close(&self) {
         self.inner.close().await
     }

@@ -62,3 +62,12 @@ pub struct BillingAccountRow {
     pub last_event_at: Option<i64>,
     pub updated_at_ms: i64,
 }
+
+/// An assistant an admin defined; `definition` is its JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssistantRow {
+    pub id: String,
+    pub definition: String,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}

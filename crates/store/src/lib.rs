@@ -24,7 +24,7 @@ pub use accounts::{ApiKeyRow, InvitationRow, RefreshRow, UserRow};
 pub use encrypted::EncryptedStore;
 pub use error::StoreError;
 pub use events::{ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, SessionRow, StoredEvent, Usage};
-pub use files::{AttachmentRow, BillingAccountRow, FileRow};
+pub use files::{AssistantRow, AttachmentRow, BillingAccountRow, FileRow};
 pub use kb::{KbEntryRow, KnowledgeBaseRow, UnansweredRow};
 pub use line::{LineChatRow, LineFailureRow};
 pub use mysql::MysqlStore;
@@ -328,6 +328,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn billing_release_event(&self, event_id: &str) -> Result<(), StoreError>;
     /// Tokens a subject used over a range of days (inclusive).
     async fn token_usage_between(&self, subject_id: &str, from_day: i64, to_day: i64) -> Result<i64, StoreError>;
+
+    /// Assistants defined by admins, by id.
+    async fn assistants(&self) -> Result<Vec<AssistantRow>, StoreError>;
+    /// Insert or replace one.
+    async fn put_assistant(&self, row: &AssistantRow) -> Result<(), StoreError>;
+    /// Delete one; `false` when there was none.
+    async fn delete_assistant(&self, id: &str) -> Result<bool, StoreError>;
 
     /// A page of a table's rows in key order, every column (secrets too), as JSON
     /// objects (for `migrate-data`; the table must be one of [`migrate::TABLES`]).

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 /// Every table, with the columns that order it (its primary key). The schema
 /// migrations table is not copied: the target runs its own migrations.
-pub const TABLES: [(&str, &str); 24] = [
+pub const TABLES: [(&str, &str); 25] = [
     ("users", "id"),
     ("user_identities", "issuer, subject"),
     ("invitations", "id"),
@@ -28,6 +28,7 @@ pub const TABLES: [(&str, &str); 24] = [
     ("knowledge_bases", "id"),
     ("kb_entries", "id"),
     ("settings", "name"),
+    ("assistants", "id"),
     ("unanswered_questions", "id"),
     ("token_usage", "subject_id, day"),
     ("line_chats", "chat_id"),

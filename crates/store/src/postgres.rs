@@ -1490,6 +1490,30 @@ impl Store for PostgresStore {
         }
     }
 
+    async fn assistants(&self) -> Result<Vec<crate::AssistantRow>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM assistants ORDER BY id").fetch_all(&self.pool).await?;
+        rows.iter().map(rows::assistant).collect()
+    }
+
+    async fn put_assistant(&self, a: &crate::AssistantRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO assistants (id, definition, created_at, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at",
+        )
+        .bind(&a.id)
+        .bind(&a.definition)
+        .bind(a.created_at_ms)
+        .bind(a.updated_at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_assistant(&self, id: &str) -> Result<bool, StoreError> {
+        let res = sqlx::query("DELETE FROM assistants WHERE id = $1").bind(id).execute(&self.pool).await?;
+        Ok(res.rows_affected() > 0)
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }

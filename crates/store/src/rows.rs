@@ -269,3 +269,12 @@ pub(crate) fn billing_account(r: &impl Cells) -> Result<BillingAccountRow, Store
         updated_at_ms: r.int("updated_at")?,
     })
 }
+
+pub(crate) fn assistant(r: &impl Cells) -> Result<crate::AssistantRow, StoreError> {
+    Ok(crate::AssistantRow {
+        id: r.text("id")?,
+        definition: r.text("definition")?,
+        created_at_ms: r.int("created_at")?,
+        updated_at_ms: r.int("updated_at")?,
+    })
+}

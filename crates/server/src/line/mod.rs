@@ -223,7 +223,8 @@ impl LineChannel {
     fn related(&self, text: &str, sources: &serde_json::Value) -> Vec<Related> {
         let used: Vec<&str> =
             sources.as_array().map(|a| a.iter().filter_map(|s| s["id"].as_str()).collect()).unwrap_or_default();
-        let Some(assistant) = self.inner.chat.assistants().get(&self.inner.config.assistant) else { return Vec::new() };
+        let assistants = self.inner.chat.assistants();
+        let Some(assistant) = assistants.get(&self.inner.config.assistant) else { return Vec::new() };
         if assistant.knowledge_bases.is_empty() {
             return Vec::new();
         }

@@ -63,6 +63,17 @@ pub struct Spec(pub Arc<serde_json::Value>);
 /// This document.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "observability",
     responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)))]
-pub async fn get_openapi(Extension(spec): Extension<Spec>) -> impl IntoResponse {
-    Json(spec.0.as_ref().clone())
+pub async fn get_openapi(
+    axum::extract::State(state): axum::extract::State<crate::app::AppState>,
+    Extension(spec): Extension<Spec>,
+) -> impl IntoResponse {
+    // The schema lists the assistants in a pattern; admins add some at run time, so
+    // the document names those of this moment.
+    let builtin = tenmon_chat::Assistants::builtin().id_pattern();
+    let now = state.chat.assistants().id_pattern();
+    if builtin == now {
+        return Json(spec.0.as_ref().clone());
+    }
+    let text = serde_json::to_string(spec.0.as_ref()).unwrap_or_default().replace(&builtin, &now);
+    Json(serde_json::from_str(&text).unwrap_or_else(|_| spec.0.as_ref().clone()))
 }

@@ -7,6 +7,7 @@
 mod helpers;
 
 mod accounts;
+mod assistants;
 mod authz;
 mod billing;
 mod browser;

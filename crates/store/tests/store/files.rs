@@ -1,9 +1,14 @@
 //! Files, conversation attachments, billing accounts and events, monthly usage.
 
 use crate::harness::TestDb;
-use tenmon_store::{AttachmentRow, BillingAccountRow, FileRow};
+use tenmon_store::{AssistantRow, AttachmentRow, BillingAccountRow, FileRow};
 
-on_every_backend!(files_are_readable_by_their_owner_only, attachments_follow_their_file, billing_rows_and_events_once);
+on_every_backend!(
+    files_are_readable_by_their_owner_only,
+    attachments_follow_their_file,
+    billing_rows_and_events_once,
+    assistants_are_put_listed_and_deleted
+);
 
 pub fn file(id: &str, owner: &str, size: i64, at: i64) -> FileRow {
     FileRow {
@@ -125,4 +130,30 @@ async fn billing_rows_and_events_once(t: TestDb) {
     assert_eq!(s.token_usage_between("u1", 100, 130).await.unwrap(), 12);
     assert_eq!(s.token_usage_between("u1", 0, 1000).await.unwrap(), 36);
     assert_eq!(s.token_usage_between("u2", 0, 1000).await.unwrap(), 0);
+}
+
+pub fn assistant(id: &str, at: i64) -> AssistantRow {
+    AssistantRow {
+        id: id.into(),
+        definition: format!(r#"{{"id":"{id}","name_ja":"営業","system_prompt":"売る"}}"#),
+        created_at_ms: at,
+        updated_at_ms: at,
+    }
+}
+
+async fn assistants_are_put_listed_and_deleted(t: TestDb) {
+    let s = &t.store;
+    assert!(s.assistants().await.unwrap().is_empty());
+    s.put_assistant(&assistant("sales", 1)).await.unwrap();
+    s.put_assistant(&assistant("b-help", 2)).await.unwrap();
+    let mut changed = assistant("sales", 1);
+    changed.definition = r#"{"id":"sales","system_prompt":"もっと売る"}"#.into();
+    changed.updated_at_ms = 3;
+    s.put_assistant(&changed).await.unwrap();
+    let all = s.assistants().await.unwrap();
+    assert_eq!(all.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["b-help", "sales"]);
+    assert_eq!(all[1], AssistantRow { created_at_ms: 1, ..changed }, "created_at stays, the rest changes");
+    assert!(s.delete_assistant("sales").await.unwrap());
+    assert!(!s.delete_assistant("sales").await.unwrap());
+    assert_eq!(s.assistants().await.unwrap().len(), 1);
 }

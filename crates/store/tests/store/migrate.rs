@@ -28,6 +28,7 @@ async fn everything(s: &Arc<dyn Store>) {
     s.audit_append(Box::new(|seq, prev| crate::privacy::record(seq, prev, "user.login", Some("u1")))).await.unwrap();
     s.audit_append(Box::new(|seq, prev| crate::privacy::record(seq, prev, "kb.import", None))).await.unwrap();
     s.billing_claim_event("evt_1", "invoice.paid", 7).await.unwrap();
+    s.put_assistant(&crate::files::assistant("sales", 8)).await.unwrap();
     let mut inv = crate::accounts::invitation("inv1", 1, 10);
     inv.used_by = Some("u1".into());
     s.create_invitation(&inv).await.unwrap();
