@@ -298,3 +298,23 @@ async fn operators_upload_documents_into_a_knowledge_base() {
     assert_eq!(first["category"], "document");
     assert!(first["answer"].as_str().unwrap().contains("かたつむり窓口"), "{first}");
 }
+
+#[tokio::test]
+async fn retention_deletes_old_files_and_their_bytes_but_keeps_documents() {
+    const KEY: &str = "operator-key-0123456789abcdef";
+    let app = TestApp::spawn_with(|c| c.chat.api_key_hashes = vec![tenmon_ark::auth::hash_token(KEY)]).await;
+    let t = app.session().await;
+    let f = uploaded(&app, &t, "old.txt", "古いメモ".as_bytes()).await;
+    let form =
+        Form::new().part("file", Part::bytes("# 手引き\n\n本文です。".as_bytes().to_vec()).file_name("guide.md"));
+    let res =
+        app.client.post(app.url("/api/kb/bases/mnp/documents")).bearer_auth(KEY).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    assert_eq!(walk(&app.state.config.files.dir), 2);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    // Everything older than now is past a 0-day limit.
+    let counts = tenmon_ark::privacy::purge(&app.state, 0, false).await.unwrap();
+    assert_eq!(counts.get("files"), 1, "{counts:?}");
+    assert_eq!(app.get_auth(&format!("/api/files/{}", f["id"].as_str().unwrap()), &t).await.status(), 404);
+    assert_eq!(walk(&app.state.config.files.dir), 1, "the document's bytes stay, the old file's are gone");
+}
