@@ -834,3 +834,26 @@ def test_release_workflow_deploys_to_the_vps_by_ssh_with_rollback():
     # Host keys are pinned, never accepted blindly.
     assert "StrictHostKeyChecking=no" not in runs and "known_hosts" in runs
     assert job.get("permissions") == {"contents": "read"}
+
+
+# --- Prometheus ------------------------------------------------------------------
+
+PROM = ROOT / "deploy" / "prometheus"
+
+
+def test_prometheus_config_and_alert_rules_pass_promtool():
+    promtool = tool("promtool")
+    for args in (["check", "rules", "alerts.yml"], ["check", "config", "prometheus.yml"],
+                 ["test", "rules", "alerts.test.yml"]):
+        r = subprocess.run([promtool, *args], cwd=PROM, capture_output=True, text=True)
+        assert r.returncode == 0, f"promtool {' '.join(args)}:\n{r.stdout}{r.stderr}"
+
+
+def test_alert_unit_tests_can_fail(tmp_path):
+    """A wrong expectation (the service down after only one minute) must fail."""
+    shutil.copy(PROM / "alerts.yml", tmp_path / "alerts.yml")
+    text = (PROM / "alerts.test.yml").read_text().replace("eval_time: 4m", "eval_time: 90s", 1)
+    (tmp_path / "alerts.test.yml").write_text(text)
+    r = subprocess.run([tool("promtool"), "test", "rules", "alerts.test.yml"], cwd=tmp_path,
+                       capture_output=True, text=True)
+    assert r.returncode != 0, r.stdout
