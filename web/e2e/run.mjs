@@ -460,6 +460,116 @@ describe("accounts", () => {
   });
 });
 
+/** Sign in as the harness's admin through the login form, landing on `next`. */
+async function adminLogin(page, next) {
+  await page.goto(`${A.app}/login?next=${next}`);
+  await page.getByLabel("メールアドレス").fill(ADMIN.email);
+  await page.getByLabel("パスワード", { exact: true }).fill(ADMIN.password);
+  await page.locator("form").getByRole("button", { name: "ログイン" }).click();
+  await page.waitForURL(new RegExp(`${next.replace(/\//g, "\\/")}$`));
+}
+
+describe("admin assistants", () => {
+  const ID = "e2e-yuzu-guide";
+  const GREETING = "柚子のことなら何でもどうぞ。";
+  const publicIds = async (page) => {
+    const r = await page.request.get(`${A.app}/api/assistants`);
+    assert.equal(r.status(), 200);
+    return (await r.json()).assistants.map((a) => a.id);
+  };
+
+  test("the admin creates an assistant, chat offers it, then the admin deletes it", async () => {
+    // Without the CSP only so axe can be injected (the form is checked open).
+    const page = await newPage({ bypassCSP: true });
+    await adminLogin(page, "/admin/assistants");
+    const table = page.locator(".assistants-tab table");
+    const rowOf = (id) => table.locator("tbody tr").filter({ has: page.getByRole("cell", { name: id, exact: true }) });
+    await rowOf("default").getByText("組み込み").waitFor();
+    assert.equal(await rowOf("default").getByRole("button", { name: "default を削除" }).count(), 0, "no delete for a built-in");
+
+    await page.getByRole("button", { name: "新規作成" }).click();
+    const dialog = page.getByRole("dialog", { name: "アシスタントを作成" });
+    await dialog.waitFor();
+    await dialog.getByLabel("ID", { exact: true }).fill(ID);
+    await dialog.getByLabel("名前（日本語）").fill("柚子案内");
+    await dialog.getByLabel("名前（英語）").fill("Yuzu guide");
+    await dialog.getByLabel("システムプロンプト").fill("あなたは柚子の栽培に詳しい案内係です。");
+    await dialog.getByLabel("温度（任意）").fill("0.4");
+    const only = dialog.getByLabel("ナレッジベースの内容だけで回答する");
+    assert.equal(await only.isDisabled(), true, "knowledge-only waits for a knowledge base");
+    const kbs = dialog.getByRole("group", { name: "ナレッジベース" }).getByRole("checkbox");
+    assert.ok((await kbs.count()) >= 1, "the knowledge bases are offered");
+    await dialog.getByRole("checkbox", { name: /（mnp）|^mnp$/ }).check();
+    assert.equal(await only.isDisabled(), false);
+    await dialog.getByLabel("最初のあいさつ（日本語）").fill(GREETING);
+    const violations = await axeViolations(page);
+    assert.deepEqual(violations, [], JSON.stringify(violations, null, 1));
+    await page.screenshot({ path: join(ARTIFACTS, "admin-assistant-form-ja-desktop.png") });
+    await dialog.getByRole("button", { name: "保存" }).click();
+    await dialog.waitFor({ state: "detached" });
+    await page.getByRole("status").getByText(`「柚子案内」（${ID}）を保存しました。`).waitFor();
+    await rowOf(ID).getByText("データベース").waitFor();
+    assert.equal(await rowOf(ID).getByRole("cell", { name: "柚子案内" }).count(), 1);
+    await rowOf(ID).getByText("mnp").waitFor();
+
+    // The chat's picker offers it, with its greeting.
+    await page.goto(`${A.app}/chat`);
+    const picker = page.getByLabel("アシスタント", { exact: true });
+    await picker.locator(`option[value="${ID}"]`).waitFor({ state: "attached" });
+    assert.equal(await picker.locator(`option[value="${ID}"]`).textContent(), "柚子案内");
+    await picker.selectOption(ID);
+    await page.getByText(GREETING).waitFor();
+    assert.ok((await publicIds(page)).includes(ID));
+
+    // Deleting asks first.
+    await page.goto(`${A.app}/admin/assistants`);
+    await rowOf(ID).getByRole("button", { name: `${ID} を削除` }).click();
+    let confirm = page.getByRole("dialog", { name: "アシスタントを削除しますか？" });
+    await confirm.getByRole("button", { name: "キャンセル" }).click();
+    await confirm.waitFor({ state: "detached" });
+    await rowOf(ID).waitFor();
+    await rowOf(ID).getByRole("button", { name: `${ID} を削除` }).click();
+    confirm = page.getByRole("dialog", { name: "アシスタントを削除しますか？" });
+    await confirm.getByRole("button", { name: "削除" }).click();
+    await page.getByRole("status").getByText(`${ID} を削除しました。`).waitFor();
+    await rowOf(ID).waitFor({ state: "detached" });
+    assert.ok(!(await publicIds(page)).includes(ID));
+    page.assertNoErrors();
+    await page.context().close();
+  });
+
+  test("editing a built-in saves an override; removing it brings the built-in back", async () => {
+    const page = await newPage({ locale: "en" });
+    await page.goto(`${A.app}/login?next=/admin/assistants`);
+    await page.getByLabel("Email").fill(ADMIN.email);
+    await page.getByLabel("Password", { exact: true }).fill(ADMIN.password);
+    await page.locator("form").getByRole("button", { name: "Log in" }).click();
+    await page.waitForURL(/\/admin\/assistants$/);
+    const rowOf = (id) => page.locator(".assistants-tab tbody tr").filter({ has: page.getByRole("cell", { name: id, exact: true }) });
+    await rowOf("concierge").getByText("Built-in").waitFor();
+    await page.getByRole("button", { name: "Edit concierge" }).click();
+    const dialog = page.getByRole("dialog", { name: "Edit assistant concierge" });
+    await dialog.getByText("Saving creates an override.", { exact: false }).waitFor();
+    assert.equal(await dialog.getByLabel("ID", { exact: true }).getAttribute("readonly"), "");
+    await dialog.getByLabel("Name (English)").fill("Special concierge");
+    await page.screenshot({ path: join(ARTIFACTS, "admin-assistant-override-en-desktop.png") });
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.waitFor({ state: "detached" });
+    await rowOf("concierge").getByText("Database").waitFor();
+    await rowOf("concierge").getByRole("cell", { name: "Special concierge" }).waitFor();
+
+    await rowOf("concierge").getByRole("button", { name: "Remove the override of concierge" }).click();
+    const confirm = page.getByRole("dialog", { name: "Remove this override?" });
+    await confirm.getByRole("button", { name: "Remove override" }).click();
+    await page.getByRole("status").getByText("The override of concierge was removed", { exact: false }).waitFor();
+    await rowOf("concierge").getByText("Built-in").waitFor();
+    await rowOf("concierge").getByRole("cell", { name: "Concierge", exact: true }).waitFor();
+    assert.equal(await rowOf("concierge").getByRole("button", { name: /Remove|Delete/ }).count(), 0);
+    page.assertNoErrors();
+    await page.context().close();
+  });
+});
+
 describe("widget", () => {
   test("embeds on another site and answers a Japanese question in its iframe", async () => {
     const size = statSync(join(DIST, "widget.js")).size;
@@ -552,6 +662,7 @@ describe("every page", () => {
     ["settings", "/settings"],
     ["admin-kb", "/admin/kb", true],
     ["admin-unanswered", "/admin/unanswered", true],
+    ["admin-assistants", "/admin/assistants", true],
     ["admin-users", "/admin/users", true],
     ["admin-keys", "/admin/keys", true],
     ["admin-audit", "/admin/audit", true],

@@ -1143,6 +1143,11 @@ export interface components {
         };
         /** @description An assistant and where it is defined. */
         AssistantView: components["schemas"]["AssistantDef"] & {
+            /**
+             * @description A database assistant that replaces a built-in or config one of the same id:
+             *     deleting it brings that one back.
+             */
+            overrides: boolean;
             /** @description `builtin`, `config` or `database` (only those can be changed here). */
             source: string;
         };

@@ -4,14 +4,24 @@ import { useEffect, useState } from "react";
 import { api, unwrap, type components } from "../api/client";
 import type { Locale } from "../i18n";
 
-export type Assistant = components["schemas"]["AssistantView"];
+type AssistantView = components["schemas"]["AssistantView"];
+/**
+ * An assistant as listed. The schema shares AssistantDef with PUT, where `id` may
+ * be left out (the path has it); a listed assistant always has one.
+ */
+export type Assistant = AssistantView & { id: string };
+
+/** The listed assistants, typed with their ids (one without an id is dropped). */
+export function listed(list: AssistantView[]): Assistant[] {
+  return list.filter((a): a is Assistant => typeof a.id === "string" && a.id !== "");
+}
 
 let cache: Promise<Assistant[]> | null = null;
 
 export function loadAssistants(): Promise<Assistant[]> {
   if (!cache) {
     cache = unwrap(api.GET("/api/assistants")).then(
-      (r) => r.assistants,
+      (r) => listed(r.assistants),
       (e: unknown) => {
         cache = null;
         throw e;
@@ -44,5 +54,10 @@ export function assistantName(a: Assistant | undefined, id: string, locale: Loca
 
 export function assistantGreeting(a: Assistant | undefined, locale: Locale): string | null {
   if (!a) return null;
-  return locale === "en" ? a.greeting_en : a.greeting_ja;
+  return (locale === "en" ? a.greeting_en : a.greeting_ja) ?? null;
+}
+
+/** Drop the cached list (an admin changed the assistants): the next picker asks again. */
+export function forgetAssistants(): void {
+  cache = null;
 }

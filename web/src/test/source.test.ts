@@ -61,7 +61,7 @@ describe("locale files", () => {
 
   it("has every key the code uses", () => {
     const used = new Set<string>();
-    const keyPattern = /(["'`])((?:common|chat|nav|home|auth|settings|admin|kb|unanswered|users|keys|audit|analytics|chart|error|source|markdown|notFound|role|widget|consent|files|browser|billing)\.[A-Za-z0-9_.]+)\1/g;
+    const keyPattern = /(["'`])((?:common|chat|nav|home|auth|settings|admin|kb|unanswered|users|keys|audit|analytics|chart|error|source|markdown|notFound|role|widget|consent|files|browser|billing|assistants)\.[A-Za-z0-9_.]+)\1/g;
     for (const f of sources) {
       if (f.endsWith(".test.ts") || f.endsWith(".test.tsx")) continue;
       for (const m of readFileSync(f, "utf8").matchAll(keyPattern)) used.add(m[2] as string);

@@ -19,6 +19,9 @@ pub struct AssistantView {
     pub def: AssistantDef,
     /// `builtin`, `config` or `database` (only those can be changed here).
     pub source: String,
+    /// A database assistant that replaces a built-in or config one of the same id:
+    /// deleting it brings that one back.
+    pub overrides: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -66,7 +69,8 @@ pub async fn list(State(state): State<AppState>, Admin(_admin): Admin) -> Result
             } else {
                 "config"
             };
-            AssistantView { def: def_of(a), source: source.into() }
+            let original = builtin.get(&a.id).is_some() || state.config.assistants.iter().any(|c| c.0.id == a.id);
+            AssistantView { def: def_of(a), source: source.into(), overrides: source == "database" && original }
         })
         .collect();
     Ok(Json(AssistantList { assistants }))
@@ -108,7 +112,9 @@ pub async fn put(
     )
     .await;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(AssistantView { def, source: "database".into() })))
+    let overrides =
+        tenmon_chat::Assistants::builtin().get(&id).is_some() || state.config.assistants.iter().any(|c| c.0.id == id);
+    Ok((status, Json(AssistantView { def, source: "database".into(), overrides })))
 }
 
 /// Delete an admin-defined assistant.

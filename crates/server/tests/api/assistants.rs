@@ -80,6 +80,10 @@ async fn admins_define_assistants_used_at_once() {
     let mut custom = sales();
     custom["system_prompt"] = json!("カスタムの既定アシスタント");
     put(&app, &admin, "default", custom).await;
+    let admin_list: Value = app.get_auth("/api/admin/assistants", &admin).await.json().await.unwrap();
+    let overridden =
+        admin_list["assistants"].as_array().unwrap().iter().find(|a| a["id"] == "default").unwrap().clone();
+    assert_eq!((overridden["source"].clone(), overridden["overrides"].clone()), (json!("database"), json!(true)));
     app.post_json("/api/chat", &guest, json!({"message": "こんにちは"})).await;
     assert_eq!(model.requests().pop().unwrap()["messages"][0]["content"], "カスタムの既定アシスタント");
     let del = app.client.delete(app.url("/api/admin/assistants/default")).bearer_auth(&admin).send().await.unwrap();

@@ -1,5 +1,6 @@
 // /admin: operators and admins. Tabs are URLs (/admin/kb, /admin/users, …) so a
-// tab can be linked and the back button works. Users and roles are for admins.
+// tab can be linked and the back button works. Assistants, users and roles are
+// for admins.
 
 import type { ReactNode } from "react";
 import { useAuth } from "../../auth";
@@ -7,6 +8,7 @@ import { useT, type MessageKey } from "../../i18n";
 import { Link } from "../../router";
 import { AnalyticsTab } from "./AnalyticsTab";
 import { ApiKeysTab } from "./ApiKeysTab";
+import { AssistantsTab } from "./AssistantsTab";
 import { AuditTab } from "./AuditTab";
 import { KbTab } from "./KbTab";
 import { UnansweredTab } from "./UnansweredTab";
@@ -21,6 +23,7 @@ interface TabDef {
 
 const TABS: TabDef[] = [
   { id: "kb", label: "admin.tab.kb", render: () => <KbTab /> },
+  { id: "assistants", label: "admin.tab.assistants", adminOnly: true, render: () => <AssistantsTab /> },
   { id: "unanswered", label: "admin.tab.unanswered", render: () => <UnansweredTab /> },
   { id: "users", label: "admin.tab.users", adminOnly: true, render: () => <UsersTab /> },
   { id: "keys", label: "admin.tab.keys", render: () => <ApiKeysTab /> },
