@@ -65,12 +65,17 @@ fmt:
 	cargo fmt --all
 
 ## Benchmarks: results with the machine and the command go to bench/results/.
-bench:
+## bench/scale.py runs on the venv's python: it imports the process helpers of
+## tests/python/test_scale_out.py (which need pytest and prometheus_client), and its
+## Socket.IO client is tests/node's socket.io-client.
+bench: venv
 	cargo build --release --locked -p tenmon-ark -p tenmon-test-support --bins
 	bash bench/foundation.sh $(RELEASE_BIN)
 	python3 bench/chat.py $(RELEASE_BIN) $(CARGO_TARGET_DIR)/release/fake-openai
 	cargo bench --locked -p tenmon-kb --bench search
 	python3 bench/privacy.py $(RELEASE_BIN) $(CARGO_TARGET_DIR)/release/fake-openai
+	cd tests/node && npm ci --no-audit --no-fund --loglevel=error
+	$(PY) bench/scale.py $(RELEASE_BIN) $(CARGO_TARGET_DIR)/release/fake-openai
 	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build && \
 		TENMON_ARK_BIN=$(RELEASE_BIN) TENMON_FAKE_OPENAI_BIN=$(CARGO_TARGET_DIR)/release/fake-openai node bench/budget.mjs
 
