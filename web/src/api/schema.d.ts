@@ -1113,6 +1113,19 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description An assistant and where it is defined. */
+        AdminAssistant: components["schemas"]["AssistantDef"] & {
+            /**
+             * @description A database assistant that replaces a built-in or config one of the same id:
+             *     deleting it brings that one back.
+             */
+            overrides: boolean;
+            /** @description `builtin`, `config` or `database` (only those can be changed here). */
+            source: string;
+        };
+        AdminAssistantList: {
+            assistants: components["schemas"]["AdminAssistant"][];
+        };
         AnalyticsView: {
             /** @description Every day of the range, oldest first (days without traffic are zeros). */
             days: components["schemas"]["Day"][];
@@ -1141,15 +1154,15 @@ export interface components {
         AssistantList: {
             assistants: components["schemas"]["AssistantView"][];
         };
-        /** @description An assistant and where it is defined. */
-        AssistantView: components["schemas"]["AssistantDef"] & {
-            /**
-             * @description A database assistant that replaces a built-in or config one of the same id:
-             *     deleting it brings that one back.
-             */
-            overrides: boolean;
-            /** @description `builtin`, `config` or `database` (only those can be changed here). */
-            source: string;
+        /** @description An assistant, as the UI shows it. */
+        AssistantView: {
+            greeting_en: string;
+            greeting_ja: string;
+            id: string;
+            /** @description Knowledge bases it answers from. */
+            knowledge_bases: string[];
+            name_en: string;
+            name_ja: string;
         };
         AuditItem: {
             action: string;
@@ -1860,7 +1873,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AssistantList"];
+                    "application/json": components["schemas"]["AdminAssistantList"];
                 };
             };
             /** @description No valid credentials */
@@ -1914,7 +1927,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AssistantView"];
+                    "application/json": components["schemas"]["AdminAssistant"];
                 };
             };
             /** @description Created */
@@ -1923,7 +1936,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AssistantView"];
+                    "application/json": components["schemas"]["AdminAssistant"];
                 };
             };
             /** @description Malformed JSON */

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 /// An assistant and where it is defined.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct AssistantView {
+pub struct AdminAssistant {
     #[serde(flatten)]
     pub def: AssistantDef,
     /// `builtin`, `config` or `database` (only those can be changed here).
@@ -25,8 +25,8 @@ pub struct AssistantView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct AssistantList {
-    pub assistants: Vec<AssistantView>,
+pub struct AdminAssistantList {
+    pub assistants: Vec<AdminAssistant>,
 }
 
 fn def_of(a: &tenmon_chat::Assistant) -> AssistantDef {
@@ -47,11 +47,11 @@ fn def_of(a: &tenmon_chat::Assistant) -> AssistantDef {
 /// Every assistant in use, with its system prompt.
 #[utoipa::path(get, path = "/api/admin/assistants", tag = "admin", security(("bearer" = []), ("session_cookie" = [])),
     responses(
-        (status = 200, description = "The assistants", body = AssistantList),
+        (status = 200, description = "The assistants", body = AdminAssistantList),
         (status = 401, description = "No valid credentials", body = ErrorBody),
         (status = 403, description = "Admins only", body = ErrorBody),
     ))]
-pub async fn list(State(state): State<AppState>, Admin(_admin): Admin) -> Result<Json<AssistantList>, ApiError> {
+pub async fn list(State(state): State<AppState>, Admin(_admin): Admin) -> Result<Json<AdminAssistantList>, ApiError> {
     let stored: Vec<String> = state.store.assistants().await?.into_iter().map(|r| r.id).collect();
     let builtin = tenmon_chat::Assistants::builtin();
     let assistants = state
@@ -70,10 +70,10 @@ pub async fn list(State(state): State<AppState>, Admin(_admin): Admin) -> Result
                 "config"
             };
             let original = builtin.get(&a.id).is_some() || state.config.assistants.iter().any(|c| c.0.id == a.id);
-            AssistantView { def: def_of(a), source: source.into(), overrides: source == "database" && original }
+            AdminAssistant { def: def_of(a), source: source.into(), overrides: source == "database" && original }
         })
         .collect();
-    Ok(Json(AssistantList { assistants }))
+    Ok(Json(AdminAssistantList { assistants }))
 }
 
 /// Create or replace an assistant (overrides a built-in or config one of the same
@@ -82,8 +82,8 @@ pub async fn list(State(state): State<AppState>, Admin(_admin): Admin) -> Result
     security(("bearer" = []), ("session_cookie" = [])),
     params(("id" = String, Path, description = "Assistant id")),
     responses(
-        (status = 200, description = "Replaced", body = AssistantView),
-        (status = 201, description = "Created", body = AssistantView),
+        (status = 200, description = "Replaced", body = AdminAssistant),
+        (status = 201, description = "Created", body = AdminAssistant),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid credentials", body = ErrorBody),
         (status = 403, description = "Admins only", body = ErrorBody),
@@ -95,7 +95,7 @@ pub async fn put(
     Admin(admin): Admin,
     Path(id): Path<String>,
     ApiJson(mut def): ApiJson<AssistantDef>,
-) -> Result<(StatusCode, Json<AssistantView>), ApiError> {
+) -> Result<(StatusCode, Json<AdminAssistant>), ApiError> {
     if def.id.is_empty() {
         def.id = id.clone();
     }
@@ -114,7 +114,7 @@ pub async fn put(
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     let overrides =
         tenmon_chat::Assistants::builtin().get(&id).is_some() || state.config.assistants.iter().any(|c| c.0.id == id);
-    Ok((status, Json(AssistantView { def, source: "database".into(), overrides })))
+    Ok((status, Json(AdminAssistant { def, source: "database".into(), overrides })))
 }
 
 /// Delete an admin-defined assistant.

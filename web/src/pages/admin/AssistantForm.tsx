@@ -6,12 +6,12 @@
 import { useId, useState, type FormEvent, type ReactNode } from "react";
 import { api, unwrap, type components } from "../../api/client";
 import { ApiError, networkError } from "../../api/errors";
-import type { Assistant } from "../../chat/assistants";
 import { Dialog } from "../../components/Dialog";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { useI18n, type MessageKey } from "../../i18n";
 
-export type AssistantView = Assistant;
+/** An assistant as the admin list has it (its id is always there). */
+export type AssistantView = components["schemas"]["AdminAssistant"] & { id: string };
 type AssistantDef = components["schemas"]["AssistantDef"];
 type KnowledgeBase = components["schemas"]["KnowledgeBase"];
 

@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, unwrap } from "../../api/client";
 import { ApiError, networkError } from "../../api/errors";
-import { forgetAssistants, listed } from "../../chat/assistants";
+import { forgetAssistants } from "../../chat/assistants";
 import { ConfirmDialog } from "../../components/Dialog";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { TableScroll } from "../../components/TableScroll";
@@ -36,7 +36,9 @@ export function AssistantsTab() {
   const load = useCallback(async (): Promise<AssistantView[] | null> => {
     setLoading(true);
     try {
-      const all = listed((await unwrap(api.GET("/api/admin/assistants"))).assistants);
+      const all = (await unwrap(api.GET("/api/admin/assistants"))).assistants.filter(
+        (a): a is AssistantView => typeof a.id === "string" && a.id !== "",
+      );
       setList(all);
       setError(null);
       return all;
