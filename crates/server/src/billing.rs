@@ -82,6 +82,23 @@ pub fn month_of(day: i64) -> (i64, i64) {
     (first, first + len - 1)
 }
 
+/// A user's first billing row: linked to the customer, on the free plan.
+fn new_account(user_id: &str, customer: &str, status: &str, now_ms: i64) -> BillingAccountRow {
+    BillingAccountRow {
+        user_id: user_id.to_string(),
+        customer_id: customer.to_string(),
+        subscription_id: None,
+        status: status.to_string(),
+        price_id: None,
+        plan_id: tenmon_billing::FREE_PLAN_ID.to_string(),
+        current_period_end_ms: None,
+        cancel_at_period_end: false,
+        past_due_since: None,
+        last_event_at: None,
+        updated_at_ms: now_ms,
+    }
+}
+
 fn state_of(row: &BillingAccountRow) -> Option<SubscriptionState> {
     row.subscription_id.as_ref()?;
     Some(SubscriptionState {
@@ -236,19 +253,10 @@ impl Billing {
                     tracing::warn!(event = %event.id, "checkout completed for an unknown user; ignored");
                     return Ok(Applied::Ignored);
                 }
-                let mut row = store.billing_account(user_id).await?.unwrap_or(BillingAccountRow {
-                    user_id: user_id.clone(),
-                    customer_id: customer.clone(),
-                    subscription_id: None,
-                    status: "incomplete".into(),
-                    price_id: None,
-                    plan_id: "free".into(),
-                    current_period_end_ms: None,
-                    cancel_at_period_end: false,
-                    past_due_since: None,
-                    last_event_at: None,
-                    updated_at_ms: now,
-                });
+                let mut row = match store.billing_account(user_id).await? {
+                    Some(row) => row,
+                    None => new_account(user_id, customer, "incomplete", now),
+                };
                 row.customer_id = customer.clone();
                 if c.subscription.is_some() {
                     row.subscription_id = c.subscription.clone();
@@ -280,19 +288,7 @@ impl Billing {
             // A subscription made by our Checkout names the user in its metadata.
             if let (Some(user_id), Some(customer)) = (&u.user_id, &u.customer) {
                 if store.user_by_id(user_id).await?.is_some() {
-                    row = Some(BillingAccountRow {
-                        user_id: user_id.clone(),
-                        customer_id: customer.clone(),
-                        subscription_id: None,
-                        status: "none".into(),
-                        price_id: None,
-                        plan_id: "free".into(),
-                        current_period_end_ms: None,
-                        cancel_at_period_end: false,
-                        past_due_since: None,
-                        last_event_at: None,
-                        updated_at_ms: 0,
-                    });
+                    row = Some(new_account(user_id, customer, "none", 0));
                 }
             }
         }
