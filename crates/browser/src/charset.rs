@@ -27,16 +27,28 @@ impl ContentType {
 }
 
 /// Decodes `bytes`. A byte-order mark wins, then the header's charset, then (for HTML) a
-/// `<meta>` declaration, then UTF-8. Undecodable bytes become U+FFFD rather than failing:
-/// a reader would rather show a few replacement characters than nothing.
+/// `<meta>` declaration, then UTF-8 when the bytes are UTF-8, else a guess from the bytes
+/// (chardetng, the detector Firefox uses: old Japanese pages often declare nothing and
+/// are Shift_JIS or EUC-JP). Undecodable bytes become U+FFFD rather than failing: a
+/// reader would rather show a few replacement characters than nothing.
 pub fn decode(bytes: &[u8], header_charset: Option<&str>, is_html: bool) -> String {
     let declared = header_charset
         .and_then(|label| Encoding::for_label(label.as_bytes()))
         .or_else(|| is_html.then(|| meta_charset(bytes)).flatten())
-        .unwrap_or(UTF_8);
+        .unwrap_or_else(|| guess(bytes));
     // `decode` sniffs the BOM itself and lets it override `declared`.
     let (text, _, _) = declared.decode(bytes);
     text.into_owned()
+}
+
+/// Nothing declared: UTF-8 if the bytes are UTF-8, else what they look like.
+fn guess(bytes: &[u8]) -> &'static Encoding {
+    if std::str::from_utf8(bytes).is_ok() {
+        return UTF_8;
+    }
+    let mut detector = chardetng::EncodingDetector::new();
+    detector.feed(bytes, true);
+    detector.guess(None, true)
 }
 
 /// The encoding an HTML document declares in `<meta charset=...>` or
@@ -110,8 +122,8 @@ mod tests {
             "<!-- a comment --><META HTTP-EQUIV=\"Content-Type\" CONTENT=\"text/html; charset=EUC-JP\"><p>漢字</p>",
         );
         assert!(decode(&euc, None, true).contains("漢字"));
-        // Plain text has no meta tags to believe.
-        assert!(!decode(&sjis, None, false).contains("こんにちは"));
+        // Plain text has no meta tags to believe; the bytes are guessed instead.
+        assert!(decode(&sjis, None, false).contains("こんにちは"));
     }
 
     #[test]
@@ -122,6 +134,27 @@ mod tests {
         assert_eq!(decode("héllo".as_bytes(), None, true), "héllo");
         assert_eq!(decode("héllo".as_bytes(), Some("no-such-charset"), true), "héllo");
         assert_eq!(decode(b"<meta charset=utf-16le>ok", None, true), "<meta charset=utf-16le>ok");
-        assert_eq!(decode(b"\xff", None, false), "\u{FFFD}");
+        // Not UTF-8 and nothing declared: a single byte guesses as windows-1252.
+        assert_eq!(decode(b"\xff", None, false), "ÿ");
+    }
+}
+
+#[cfg(test)]
+mod guess_tests {
+    use super::*;
+
+    #[test]
+    fn undeclared_japanese_legacy_encodings_are_guessed() {
+        let text =
+            "携帯電話の番号はそのままで、乗り換え先の会社へ移ることができます。予約番号の有効期限は十五日間です。";
+        for enc in [encoding_rs::SHIFT_JIS, encoding_rs::EUC_JP] {
+            let (bytes, _, _) = enc.encode(text);
+            assert_eq!(decode(&bytes, None, true), text, "{}", enc.name());
+            assert_eq!(decode(&bytes, None, false), text, "{}", enc.name());
+        }
+        // UTF-8 stays UTF-8, and a declaration still wins over the guess.
+        assert_eq!(decode(text.as_bytes(), None, true), text);
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(text);
+        assert_ne!(decode(&sjis, Some("iso-8859-1"), true), text);
     }
 }

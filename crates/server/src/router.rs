@@ -1,6 +1,7 @@
 //! The router: every route registered through `utoipa_axum` (so it is in the
 //! OpenAPI document), then the layers, outermost first: request id → observe →
-//! compression → CORS → security headers → JSON errors → timeout → body limit.
+//! compression → CORS → security headers → JSON errors → timeout → body limit (the
+//! last two per route: uploads get more).
 
 use crate::app::{AppState, BodyLimit};
 use crate::config::CorsOrigins;
@@ -10,12 +11,11 @@ use crate::routes::{
     files, health, invitations, kb, line, metrics, oidc, openai_compat, openapi, privacy, session, web,
 };
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, Method, StatusCode};
+use axum::http::{header, Method};
 use axum::{middleware as mw, Extension, Router};
 use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
-use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -157,7 +157,7 @@ pub fn build(state: AppState) -> Router {
         .layer(Extension(spec))
         .layer(DefaultBodyLimit::max(body_limit::largest(&state)))
         .layer(mw::from_fn_with_state(state.clone(), body_limit::limit))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, cfg.request_timeout))
+        .layer(mw::from_fn_with_state(state.clone(), body_limit::timeout))
         .layer(mw::from_fn(json_errors::json_errors));
     for layer in security::layers() {
         router = router.layer(layer);

@@ -1,7 +1,8 @@
-//! Request body limits: `BODY_LIMIT_BYTES` for every route but uploads, which get
-//! `FILE_MAX_BYTES` (plus room for the multipart framing). A declared length over
-//! the limit is refused before the body is read; an undeclared one is cut off
-//! while it streams.
+//! Request body and time limits: `BODY_LIMIT_BYTES` and `REQUEST_TIMEOUT_SECONDS`
+//! for every route but uploads, which get `FILE_MAX_BYTES` (plus room for the
+//! multipart framing) and at least five minutes (20 MiB over a slow mobile link). A
+//! declared length over the limit is refused before the body is read; an
+//! undeclared one is cut off while it streams.
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -41,4 +42,17 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
     let (parts, body) = req.into_parts();
     let body = Body::new(http_body_util::Limited::new(body, limit));
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// The least time an upload gets, whatever `REQUEST_TIMEOUT_SECONDS` says.
+const UPLOAD_TIME: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Answer 408 when the response has not started within the route's time.
+pub async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limit = state.config.server.request_timeout;
+    let limit = if is_upload(req.method(), req.uri().path()) { limit.max(UPLOAD_TIME) } else { limit };
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => ApiError::RequestTimeout.into_response(),
+    }
 }

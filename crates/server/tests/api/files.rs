@@ -318,3 +318,27 @@ async fn retention_deletes_old_files_and_their_bytes_but_keeps_documents() {
     assert_eq!(app.get_auth(&format!("/api/files/{}", f["id"].as_str().unwrap()), &t).await.status(), 404);
     assert_eq!(walk(&app.state.config.files.dir), 1, "the document's bytes stay, the old file's are gone");
 }
+
+#[tokio::test]
+async fn a_slow_upload_gets_more_time_than_other_requests() {
+    let app = TestApp::spawn_with(|c| c.server.request_timeout = std::time::Duration::from_millis(300)).await;
+    let t = app.session().await;
+    // The body trickles in over ~0.8 s: longer than REQUEST_TIMEOUT_SECONDS here.
+    let chunks = futures::stream::unfold(0u8, |i| async move {
+        if i == 8 {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        Some((Ok::<_, std::io::Error>(vec![b'a' + i; 1000]), i + 1))
+    });
+    let part = Part::stream(reqwest::Body::wrap_stream(chunks)).file_name("slow.txt");
+    let res = app
+        .client
+        .post(app.url("/api/files"))
+        .bearer_auth(&t)
+        .multipart(Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{:?}", res.text().await);
+}
