@@ -92,7 +92,7 @@ RUN set -eu; \
     find crates -name '*.rs' -exec touch {} +; \
     cargo build --release --locked -p tenmon-ark --target "$(cat /rust-target)"; \
     install -D -m 0755 "target/$(cat /rust-target)/release/tenmon-ark" /out/tenmon-ark; \
-    install -d -m 0750 /out/data
+    install -d -m 0750 /out/data /out/files
 
 # --- 4. The runtime image --------------------------------------------------------
 FROM gcr.io/distroless/cc-debian12:nonroot AS runtime
@@ -111,6 +111,9 @@ LABEL org.opencontainers.image.title="TENMON-ARK" \
 
 COPY --from=build /out/tenmon-ark /usr/local/bin/tenmon-ark
 COPY --from=build --chown=10001:10001 /out/data /data
+# Uploads when the Compose production profile shares one volume between replicas:
+# a new named volume takes this directory's owner, so the app can write to it.
+COPY --from=build --chown=10001:10001 /out/files /files
 
 # Listen on every interface inside the container; the embedded SQLite database lives
 # on the volume. Secrets (JWT_SECRET, OPENAI_API_KEY, …) come from the environment at

@@ -462,6 +462,12 @@ impl Config {
             .into_iter()
             .map(|k| format!("config file: unknown setting {k} (ignored)"))
             .collect();
+        if files.s3.is_none() && redis.is_some() {
+            warnings.push(format!(
+                "files are stored in {} on this machine: replicas sharing Redis must share that directory or set S3_BUCKET",
+                files.dir.display()
+            ));
+        }
         if auth.jwt_secret_generated {
             warnings.push("JWT_SECRET is not set: using a random key; logins end when the process stops".into());
         }
