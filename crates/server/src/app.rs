@@ -206,7 +206,6 @@ fn share_kb_edits(
     tasks: &TaskTracker,
     shutdown: &CancellationToken,
 ) {
-    let notice = serde_json::json!({"kind": "kb", "replica": redis.replica_id}).to_string();
     let (r, mut edits, stop) = (redis.clone(), kb.changes(), shutdown.clone());
     tasks.spawn(async move {
         loop {
@@ -214,31 +213,15 @@ fn share_kb_edits(
                 _ = stop.cancelled() => break,
                 e = edits.recv() => if matches!(e, Err(tokio::sync::broadcast::error::RecvError::Closed)) { break },
             }
-            if let Err(e) = r.publish(crate::redis::NOTICES_CHANNEL, &notice).await {
+            if let Err(e) = r.announce("kb").await {
                 tracing::warn!(error = %e, "could not tell the other replicas about a knowledge-base edit");
             }
         }
     });
-    let (r, kb, stop) = (redis.clone(), kb.clone(), shutdown.clone());
-    let mut notices = redis.notices();
-    tasks.spawn(async move {
-        loop {
-            let n = tokio::select! {
-                _ = stop.cancelled() => break,
-                n = notices.recv() => n,
-            };
-            let text = match n {
-                Ok(t) => t,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => String::from(r#"{"kind":"kb"}"#),
-                Err(_) => break,
-            };
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
-            if v["kind"] != "kb" || v["replica"] == r.replica_id.as_str() {
-                continue;
-            }
-            // Let a burst settle, then reload once.
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            while notices.try_recv().is_ok() {}
+    let kb = kb.clone();
+    redis.on_notice(tasks, shutdown.clone(), "kb", move || {
+        let kb = kb.clone();
+        async move {
             match kb.reload().await {
                 Ok(n) => tracing::info!(entries = n, "knowledge bases reloaded after an edit on another replica"),
                 Err(e) => tracing::error!(error = %e, "could not reload the knowledge bases"),

@@ -147,8 +147,7 @@ pub async fn delete(state: &AppState, id: &str) -> Result<(), ApiError> {
 async fn changed(state: &AppState) -> Result<(), ApiError> {
     reload(state).await?;
     if let Some(redis) = &state.redis {
-        let notice = serde_json::json!({"kind": "assistants", "replica": redis.replica_id}).to_string();
-        if let Err(e) = redis.publish(crate::redis::NOTICES_CHANNEL, &notice).await {
+        if let Err(e) = redis.announce("assistants").await {
             tracing::warn!(error = %e, "could not tell the other replicas about an assistant change");
         }
     }
@@ -157,24 +156,11 @@ async fn changed(state: &AppState) -> Result<(), ApiError> {
 
 /// Reload when another replica changes the admins' assistants.
 pub fn follow(state: &AppState) {
-    let Some(redis) = state.redis.clone() else { return };
+    let Some(redis) = &state.redis else { return };
     let st = state.clone();
-    let mut notices = redis.notices();
-    state.tasks.spawn(async move {
-        loop {
-            let n = tokio::select! {
-                _ = st.shutdown.cancelled() => break,
-                n = notices.recv() => n,
-            };
-            let text = match n {
-                Ok(t) => t,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => r#"{"kind":"assistants"}"#.to_string(),
-                Err(_) => break,
-            };
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
-            if v["kind"] != "assistants" || v["replica"] == redis.replica_id.as_str() {
-                continue;
-            }
+    redis.on_notice(&state.tasks, state.shutdown.clone(), "assistants", move || {
+        let st = st.clone();
+        async move {
             if let Err(e) = reload(&st).await {
                 tracing::error!(error = %e, "could not reload the assistants");
             }

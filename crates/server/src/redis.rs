@@ -258,6 +258,50 @@ impl Redis {
         .map(|_| ())
     }
 
+    /// Tell the other replicas that `kind` changed here (`kb`, `assistants`), so they
+    /// reload it (see [`Self::on_notice`]).
+    pub async fn announce(&self, kind: &str) -> Result<(), RedisUnavailable> {
+        let notice = serde_json::json!({"kind": kind, "replica": self.replica_id}).to_string();
+        self.publish(NOTICES_CHANNEL, &notice).await
+    }
+
+    /// Run `reload` whenever another replica announces `kind`: after a burst has
+    /// settled (200 ms), once; also after missed notices (the receiver lagged).
+    pub fn on_notice<F, Fut>(
+        self: &Arc<Self>,
+        tasks: &TaskTracker,
+        shutdown: CancellationToken,
+        kind: &'static str,
+        reload: F,
+    ) where
+        F: Fn() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
+        let this = self.clone();
+        let mut notices = self.notices();
+        tasks.spawn(async move {
+            loop {
+                let n = tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    n = notices.recv() => n,
+                };
+                match n {
+                    Ok(text) => {
+                        let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+                        if v["kind"] != kind || v["replica"] == this.replica_id.as_str() {
+                            continue;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                while notices.try_recv().is_ok() {}
+                reload().await;
+            }
+        });
+    }
+
     /// Notices published by the replicas.
     pub fn notices(&self) -> broadcast::Receiver<String> {
         self.notices.subscribe()
