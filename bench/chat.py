@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import re
+import resource
 import socket
 import statistics
 import subprocess
@@ -24,7 +25,7 @@ import time
 import urllib.request
 
 BIN, FAKE = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-STREAMS = int(sys.argv[3]) if len(sys.argv) > 3 else 2000
+STREAMS = int(sys.argv[3]) if len(sys.argv) > 3 else 10000
 KEY = "bench-key-0123456789abcdef"
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 
@@ -46,9 +47,31 @@ def rss_kib(pid):
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
 
 
-def start_fake(delay_ms=0):
-    p = subprocess.Popen([FAKE, "--delay-ms", str(delay_ms)], stdout=subprocess.PIPE, text=True)
+def start_fake(delay_ms=0, answer=None):
+    extra = ["--answer", answer] if answer else []
+    p = subprocess.Popen([FAKE, "--delay-ms", str(delay_ms), *extra], stdout=subprocess.PIPE, text=True)
     return p, p.stdout.readline().strip()
+
+
+LONG_ANSWER = "番号ポータビリティの手続きについてご案内します。" * 300
+
+
+def active_turns(base):
+    """Chat turns running in the server now (its own gauge)."""
+    text = urllib.request.urlopen(base + "/api/metrics", timeout=10).read().decode()
+    m = re.search(r"^chat_active_turns(?:\{[^}]*\})? (\d+)", text, re.M)
+    return int(m.group(1)) if m else -1
+
+
+def raise_fd_limit():
+    """Each stream holds two sockets in the server (client, upstream): 10,000 streams
+    need more descriptors than the usual soft limit. Children inherit the limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 65536
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, max(hard, want)))
+    except (ValueError, PermissionError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def start_server(tmp, upstream):
@@ -124,7 +147,7 @@ async def hold_streams(base, token, n):
         opened += 1
         writers.append(w)
 
-    sem = asyncio.Semaphore(256)
+    sem = asyncio.Semaphore(512)
 
     async def limited():
         async with sem:
@@ -135,6 +158,7 @@ async def hold_streams(base, token, n):
 
 
 def main():
+    raise_fd_limit()
     results = []
     fake, upstream = start_fake()
     tmp = tempfile.mkdtemp()
@@ -160,8 +184,9 @@ def main():
         through.append(first_token_ms(base + "/api/chat/stream", chat_body, {"Authorization": f"Bearer {token}"}))
     server.terminate(); server.wait(); fake.terminate(); fake.wait()
 
-    # Concurrent streams with a slow upstream.
-    slow, slow_url = start_fake(50)
+    # Concurrent streams with a slow upstream: an answer long enough (3 characters per
+    # chunk, 50 ms apart: ~2 minutes) that every stream is still running when measured.
+    slow, slow_url = start_fake(50, LONG_ANSWER)
     tmp2 = tempfile.mkdtemp()
     server2, base2 = start_server(tmp2, slow_url)
     token2 = json.load(urllib.request.urlopen(urllib.request.Request(base2 + "/api/session", method="POST")))["token"]
@@ -170,6 +195,7 @@ def main():
     opened, writers = asyncio.run(hold_streams(base2, token2, STREAMS))
     held_rss = rss_kib(server2.pid)
     open_s = time.perf_counter() - t0
+    running = active_turns(base2)
     server2.terminate(); server2.wait(); slow.terminate(); slow.wait()
 
     lines = []
@@ -209,7 +235,8 @@ least 3,000 persisted turns/s on SQLite.
 
 ## Concurrent streams (fake upstream at 50 ms per token)
 
-- Asked for {STREAMS} streams; {opened} reached their first delta in {open_s:.1f} s
+- Asked for {STREAMS} streams; {opened} reached their first delta in {open_s:.1f} s;
+  {running} turns running in the server when its RSS was read
 - RSS idle {idle / 1024:.1f} MiB → {held_rss / 1024:.1f} MiB while holding them:
   {(held_rss - idle) / max(opened, 1):.1f} KiB per stream
 """

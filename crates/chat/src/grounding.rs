@@ -74,7 +74,12 @@ fn kb_answer(best: &SearchResult, related: &[&SearchResult], en: bool) -> String
 }
 
 /// Decide how to answer `message` as `assistant`.
-pub fn plan(kb: Option<&KnowledgeBase>, assistant: &Assistant, message: &str, model_available: bool) -> Grounding {
+pub async fn plan(
+    kb: Option<&KnowledgeBase>,
+    assistant: &Assistant,
+    message: &str,
+    model_available: bool,
+) -> Grounding {
     let en = english(message);
     let base = Grounding {
         plan: Plan::Model { system_prompt: assistant.system_prompt.clone() },
@@ -89,7 +94,7 @@ pub fn plan(kb: Option<&KnowledgeBase>, assistant: &Assistant, message: &str, mo
     if model_available && assistant.knowledge_bases.is_empty() {
         return base;
     }
-    let results = match kb.search(message, &assistant.knowledge_bases, 6) {
+    let results = match kb.search(message, &assistant.knowledge_bases, 6).await {
         Ok(r) => r.results,
         Err(e) => {
             tracing::error!(error = %e, "knowledge search failed");

@@ -12,6 +12,9 @@ use tokio_util::sync::CancellationToken;
 struct Live {
     tx: broadcast::Sender<StoredEvent>,
     cancel: CancellationToken,
+    /// Subscribed at registration, before the first append: the client that started
+    /// the turn follows it from here without reading back the log.
+    first: Option<broadcast::Receiver<StoredEvent>>,
 }
 
 #[derive(Debug, Default)]
@@ -22,10 +25,10 @@ pub struct Hub {
 impl Hub {
     /// Register a turn; returns its sender and cancellation token.
     pub fn register(&self, message_id: &str) -> (broadcast::Sender<StoredEvent>, CancellationToken) {
-        let (tx, _) = broadcast::channel(256);
+        let (tx, first) = broadcast::channel(256);
         let cancel = CancellationToken::new();
         if let Ok(mut live) = self.live.lock() {
-            live.insert(message_id.to_string(), Live { tx: tx.clone(), cancel: cancel.clone() });
+            live.insert(message_id.to_string(), Live { tx: tx.clone(), cancel: cancel.clone(), first: Some(first) });
         }
         (tx, cancel)
     }
@@ -39,6 +42,11 @@ impl Hub {
     /// A receiver for a turn running here, if it is.
     pub fn subscribe(&self, message_id: &str) -> Option<broadcast::Receiver<StoredEvent>> {
         self.live.lock().ok()?.get(message_id).map(|l| l.tx.subscribe())
+    }
+
+    /// The receiver made at registration (every event of the turn), once.
+    pub fn take_first(&self, message_id: &str) -> Option<broadcast::Receiver<StoredEvent>> {
+        self.live.lock().ok()?.get_mut(message_id).and_then(|l| l.first.take())
     }
 
     /// Cancel a turn running here; false if it is not.

@@ -13,6 +13,7 @@ mod hub;
 mod metrics;
 mod outcome;
 mod service;
+mod vaults;
 
 pub use assistants::{Assistant, Assistants};
 pub use context::NewAttachment;

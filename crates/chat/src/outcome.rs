@@ -28,12 +28,7 @@ pub struct TurnOutcome {
 impl ChatService {
     /// Wait for a started turn to end and collect its answer.
     pub async fn outcome(&self, owner_id: &str, started: TurnStarted) -> Result<TurnOutcome, ChatError> {
-        let mut events = self.subscribe(
-            owner_id.to_string(),
-            started.conversation_id.clone(),
-            started.message_id.clone(),
-            started.started_seq,
-        );
+        let mut events = self.follow(owner_id.to_string(), &started);
         let mut answer = String::new();
         let mut sources = serde_json::json!([]);
         while let Some(ev) = events.next().await {

@@ -6,15 +6,18 @@ use crate::grounding::{english as grounding_english, plan, sources_json, Plan};
 use crate::history::{build_prompt, estimate_tokens};
 use crate::hub::Hub;
 use crate::metrics::{DirectionLabel, KindLabel, StatusLabel, TurnMetrics};
+use crate::vaults::Vaults;
 use crate::{is_terminal, now_ms, ChatError};
 use futures::stream::BoxStream;
 use futures::StreamExt;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tenmon_llm::{ChatRequest, LlmError, StreamEvent, TokenUsage, Upstreams};
 use tenmon_privacy::{Masker, Vault};
-use tenmon_store::{AttachmentRow, EventPayload, MessageStatus, NewEvent, Store, StoreError, StoredEvent, Usage};
+use tenmon_store::{
+    AttachmentRow, EventPayload, MessageRow, MessageStatus, NewEvent, Store, StoreError, StoredEvent, Usage,
+};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -103,11 +106,8 @@ struct Inner {
     /// Placeholder → original per conversation with a turn here in the last
     /// minutes, so live subscribers read their own data back while the log keeps it
     /// masked, and a follow-up turn numbers the same value the same way.
-    vaults: Mutex<HashMap<String, (Arc<Vault>, Instant)>>,
+    vaults: Mutex<Vaults>,
 }
-
-/// How long a finished turn's vault stays for clients resuming its stream.
-const VAULT_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// Cheap to clone.
 #[derive(Debug, Clone)]
@@ -164,13 +164,16 @@ impl ChatService {
 
     fn keep_vault(&self, conversation_id: &str, vault: Arc<Vault>) {
         let mut vaults = self.inner.vaults.lock().unwrap_or_else(|p| p.into_inner());
-        vaults.retain(|_, (_, at)| at.elapsed() < VAULT_TTL);
-        vaults.insert(conversation_id.to_string(), (vault, Instant::now()));
+        // An empty vault restores nothing: keep one only to replace an older one.
+        if vault.is_empty() && !vaults.contains(conversation_id) {
+            return;
+        }
+        vaults.keep(conversation_id, vault, Instant::now());
     }
 
     fn vault(&self, conversation_id: &str) -> Option<Arc<Vault>> {
         let vaults = self.inner.vaults.lock().unwrap_or_else(|p| p.into_inner());
-        vaults.get(conversation_id).filter(|(_, at)| at.elapsed() < VAULT_TTL).map(|(v, _)| v.clone())
+        vaults.get(conversation_id, Instant::now())
     }
 
     #[expect(clippy::too_many_arguments, reason = "the service's parts, each named at the one call site")]
@@ -196,7 +199,7 @@ impl ChatService {
                 hard_stop,
                 settings,
                 metrics,
-                vaults: Mutex::new(HashMap::new()),
+                vaults: Mutex::new(Vaults::default()),
             }),
         }
     }
@@ -285,11 +288,13 @@ impl ChatService {
             _ => message.clone(),
         };
         let vault = vault.map(|(v, _)| v);
-        let (conversation_id, assistant_id, mut payloads) = match &input.conversation_id {
+        // The conversation row knows its last sequence; a new one starts at 1. A
+        // writer that got there first makes `append` re-read it.
+        let (conversation_id, assistant_id, mut payloads, mut next) = match &input.conversation_id {
             Some(id) => {
                 let conv = store.conversation(&input.owner_id, id).await?.ok_or(ChatError::ConversationNotFound)?;
                 let assistant = input.assistant.clone().unwrap_or(conv.assistant);
-                (conv.id, assistant, Vec::new())
+                (conv.id, assistant, Vec::new(), conv.last_seq + 1)
             }
             None => {
                 let id = new_id();
@@ -299,7 +304,7 @@ impl ChatService {
                     title: title_from(&stored_message),
                     assistant: assistant.clone(),
                 };
-                (id, assistant, vec![created])
+                (id, assistant, vec![created], 1)
             }
         };
         let assistant = self
@@ -307,7 +312,7 @@ impl ChatService {
             .get(&assistant_id)
             .ok_or_else(|| ChatError::UnknownAssistant(assistant_id.clone()))?
             .clone();
-        let mut grounding = plan(self.inner.kb.as_ref(), &assistant, &message, !self.inner.upstreams.is_empty());
+        let mut grounding = plan(self.inner.kb.as_ref(), &assistant, &message, !self.inner.upstreams.is_empty()).await;
         // What the conversation already has attached, and what comes with this turn.
         let mut attachments = match &input.conversation_id {
             Some(_) => store.attachments(&input.owner_id, &conversation_id).await?,
@@ -360,6 +365,24 @@ impl ChatService {
 
         let user_message_id = new_id();
         let message_id = new_id();
+        // A new conversation's history is this message: no need to read it back.
+        let fresh_history = input.conversation_id.is_none().then(|| {
+            vec![MessageRow {
+                id: user_message_id.clone(),
+                conversation_id: conversation_id.clone(),
+                seq: next + payloads.len() as i64,
+                role: "user".into(),
+                content: stored_message.clone(),
+                status: MessageStatus::Complete,
+                model: None,
+                finish_reason: None,
+                usage: None,
+                latency_ms: None,
+                sources: None,
+                created_at_ms: now,
+                updated_at_ms: now,
+            }]
+        });
         payloads.push(EventPayload::UserMessage { message_id: user_message_id.clone(), content: stored_message });
         payloads.push(EventPayload::AssistantStarted { message_id: message_id.clone(), model: model.clone() });
         if !grounding.sources.is_empty() || !attachments.is_empty() {
@@ -376,7 +399,6 @@ impl ChatService {
 
         // Register before appending so a subscriber that arrives at once finds it.
         let (tx, cancel) = self.inner.hub.register(&message_id);
-        let mut next = store.next_seq(&conversation_id).await?;
         let stored = match self.append(&conversation_id, &mut next, payloads).await {
             Ok(s) => s,
             Err(e) => {
@@ -399,7 +421,10 @@ impl ChatService {
             }
         }
 
-        let mut history = store.messages(&input.owner_id, &conversation_id).await?;
+        let mut history = match fresh_history {
+            Some(h) => h,
+            None => store.messages(&input.owner_id, &conversation_id).await?,
+        };
         let mut documents = crate::context::prompt_block(&attachments, crate::context::CONTEXT_CHARS);
         if let Some(vault) = &vault {
             // Masked storage: a no-op; original storage: masked here, consistently.
@@ -584,12 +609,16 @@ impl ChatService {
         let mut flush_at: Option<tokio::time::Instant> = None;
         loop {
             let deadline = flush_at.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+            // What the model has already sent is taken before a due flush: text that
+            // arrives together is written together (an answer that comes at once is one
+            // write), and a flush waits only while the stream has more ready, at most
+            // `coalesce_bytes`.
             let step = tokio::select! {
                 biased;
                 () = cancel.cancelled() => Step::Cancel,
                 () = hard_stop.cancelled() => Step::Interrupt,
-                () = tokio::time::sleep_until(deadline), if flush_at.is_some() => Step::Flush,
                 item = stream.next() => Step::Item(item),
+                () = tokio::time::sleep_until(deadline), if flush_at.is_some() => Step::Flush,
             };
             let result = match step {
                 Step::Cancel => {
@@ -617,7 +646,9 @@ impl ChatService {
                         let elapsed = t.started.elapsed().as_secs_f64();
                         self.inner.metrics.time_to_first_token.observe(elapsed);
                         self.inner.metrics.ttft_recent.push(elapsed * 1000.0);
-                        self.flush(t, &mut buf).await
+                        // Due at once: written as soon as the stream has nothing more ready.
+                        flush_at = Some(tokio::time::Instant::now());
+                        Ok(())
                     } else if buf.len() >= self.inner.settings.coalesce_bytes {
                         flush_at = None;
                         self.flush(t, &mut buf).await
@@ -661,6 +692,35 @@ impl ChatService {
         message_id: String,
         after: i64,
     ) -> BoxStream<'static, Result<StoredEvent, ChatError>> {
+        let rx = self.inner.hub.subscribe(&message_id);
+        self.stream_of(owner_id, conversation_id, message_id, after, rx, true)
+    }
+
+    /// The events of a turn this caller just started, after its `assistant_started`:
+    /// followed live from the receiver made before the turn's first append, so the
+    /// log is read only if the channel lags.
+    pub fn follow(
+        &self,
+        owner_id: String,
+        started: &TurnStarted,
+    ) -> BoxStream<'static, Result<StoredEvent, ChatError>> {
+        let (rx, stale) = match self.inner.hub.take_first(&started.message_id) {
+            Some(rx) => (Some(rx), false),
+            None => (self.inner.hub.subscribe(&started.message_id), true),
+        };
+        let (conversation_id, message_id) = (started.conversation_id.clone(), started.message_id.clone());
+        self.stream_of(owner_id, conversation_id, message_id, started.started_seq, rx, stale)
+    }
+
+    fn stream_of(
+        &self,
+        owner_id: String,
+        conversation_id: String,
+        message_id: String,
+        after: i64,
+        rx: Option<broadcast::Receiver<StoredEvent>>,
+        stale: bool,
+    ) -> BoxStream<'static, Result<StoredEvent, ChatError>> {
         // The log holds masked answers; a subscriber of a turn running here (or just
         // ended) reads the caller's own data back.
         let vault = if self.inner.settings.store_personal_data { None } else { self.vault(&conversation_id) };
@@ -668,13 +728,13 @@ impl ChatService {
             vault,
             svc: self.clone(),
             owner_id,
-            rx: self.inner.hub.subscribe(&message_id),
+            rx,
             conversation_id,
             message_id,
             last: after,
             buffer: VecDeque::new(),
             done: false,
-            stale: true,
+            stale,
             _guard: StreamGuard::new(&self.inner.metrics),
         };
         futures::stream::unfold(state, |mut s| async move {
@@ -766,7 +826,7 @@ impl ChatService {
                     return Err(ChatError::UnknownAssistant(assistant.to_string()));
                 }
                 let id = new_id();
-                let mut next = store.next_seq(&id).await?;
+                let mut next = 1;
                 let created = EventPayload::ConversationCreated {
                     owner_id: owner_id.to_string(),
                     title: title_from(&doc.title),

@@ -41,13 +41,13 @@ fn queries() -> Vec<String> {
 }
 
 /// Run every query `rounds` times; returns (p50 ms, p99 ms, queries/s).
-fn measure(kb: &KnowledgeBase, qs: &[String], rounds: usize) -> (f64, f64, f64) {
+async fn measure(kb: &KnowledgeBase, qs: &[String], rounds: usize) -> (f64, f64, f64) {
     let mut lat = Vec::with_capacity(qs.len() * rounds);
     let start = Instant::now();
     for _ in 0..rounds {
         for q in qs {
             let t = Instant::now();
-            let r = kb.search(q, &[], 5).unwrap();
+            let r = kb.search(q, &[], 5).await.unwrap();
             std::hint::black_box(r);
             lat.push(t.elapsed());
         }
@@ -110,11 +110,12 @@ async fn main() {
     let t = Instant::now();
     let pack = KnowledgeBase::load(s.clone(), nocache.clone()).await.unwrap();
     let pack_build = t.elapsed();
-    measure(&pack, &qs, 3);
-    let (p50, p99, qps) = measure(&pack, &qs, 50);
+    let np = pack.indexed();
+    measure(&pack, &qs, 3).await;
+    let (p50, p99, qps) = measure(&pack, &qs, 50).await;
     let cached = KnowledgeBase::load(s.clone(), KbSettings::default()).await.unwrap();
-    measure(&cached, &qs, 1);
-    let (c50, c99, cqps) = measure(&cached, &qs, 50);
+    measure(&cached, &qs, 1).await;
+    let (c50, c99, cqps) = measure(&cached, &qs, 50).await;
     drop((pack, cached));
 
     let n = 100_000;
@@ -137,8 +138,8 @@ async fn main() {
     let big = KnowledgeBase::load(s.clone(), nocache).await.unwrap();
     let big_build = t.elapsed();
     let rss_big = rss_mib();
-    measure(&big, &qs, 1);
-    let (b50, b99, bqps) = measure(&big, &qs, 5);
+    measure(&big, &qs, 1).await;
+    let (b50, b99, bqps) = measure(&big, &qs, 5).await;
 
     let machine = format!(
         "{} cores, {}",
@@ -161,9 +162,8 @@ async fn main() {
          - Storing the 100,000 generated entries (one SQLite transaction): {st:.2} s\n\
          - Memory: RSS {rss0:.0} MiB at start; {rb:.0} MiB before loading the 100,000 entries, {rbig:.0} MiB after (entries in memory plus the index)\n",
         nq = qs.len(),
-        np = 70,
         pb = pack_build.as_secs_f64() * 1000.0,
-        nb = n + 70,
+        nb = n as u64 + np,
         bb = big_build.as_secs_f64(),
         st = store_time.as_secs_f64(),
         rb = rss_before,

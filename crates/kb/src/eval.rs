@@ -27,14 +27,14 @@ pub struct EvalReport {
 }
 
 /// Run every query of a JSONL set (`{"query", "expected": [ids]}`) against `kbs`.
-pub fn evaluate(kb: &KnowledgeBase, jsonl: &str, kbs: &[String]) -> Result<EvalReport, KbError> {
+pub async fn evaluate(kb: &KnowledgeBase, jsonl: &str, kbs: &[String]) -> Result<EvalReport, KbError> {
     let mut n = 0usize;
     let (mut h1, mut h3, mut rr) = (0usize, 0usize, 0f64);
     let mut misses = Vec::new();
     for (i, line) in jsonl.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let q: Labelled = serde_json::from_str(line)
             .map_err(|e| KbError::Invalid { field: format!("line {}", i + 1), message: e.to_string() })?;
-        let got: Vec<String> = kb.search(&q.query, kbs, 10)?.results.into_iter().map(|r| r.id).collect();
+        let got: Vec<String> = kb.search(&q.query, kbs, 10).await?.results.into_iter().map(|r| r.id).collect();
         n += 1;
         if let Some(rank) = got.iter().position(|id| q.expected.contains(id)) {
             rr += 1.0 / (rank as f64 + 1.0);

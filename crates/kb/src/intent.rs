@@ -6,9 +6,9 @@
 
 use crate::normalize::normalize;
 
-/// Japanese endings that make a definition question (normalised: katakana folded to
-/// hiragana, punctuation gone). Longest first.
-const JA_ENDINGS: [&str; 19] = [
+/// Japanese endings that make a definition question, longest first. A purpose question
+/// ("って何に使うの") asks what a thing is for, which its definition answers.
+const JA_ENDINGS: [&str; 24] = [
     "の意味を教えてください",
     "の意味を教えて",
     "とはどういう意味",
@@ -19,6 +19,11 @@ const JA_ENDINGS: [&str; 19] = [
     "って何ですか",
     "ってなんですか",
     "とは何ですか",
+    "って何に使う",
+    "は何に使う",
+    "って何のため",
+    "は何のため",
+    "の使い道",
     "とはなに",
     "ってなに",
     "とは何",
@@ -29,6 +34,16 @@ const JA_ENDINGS: [&str; 19] = [
     "仕組み",
     "とは",
 ];
+
+/// Polite or casual tails after the ending ("とはどういう意味ですか", "って何に使うの").
+const JA_TAILS: [&str; 4] = ["でしょうか", "ですか", "なの", "の"];
+
+/// The endings as normalised text looks (long vowels folded: どういう is どいう).
+fn ja_endings() -> &'static [String] {
+    static ENDINGS: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| JA_ENDINGS.iter().map(|e| normalize(e)).collect());
+    &ENDINGS
+}
 
 /// Drop parenthesised asides: "MNP（携帯電話番号ポータビリティ）" defines MNP.
 fn strip_asides(text: &str) -> String {
@@ -49,9 +64,10 @@ fn strip_asides(text: &str) -> String {
 pub fn definition_subject(text: &str) -> Option<String> {
     let folded = normalize(&strip_asides(text));
     let n = folded.split_whitespace().collect::<Vec<_>>().join(" ");
-    let subject = JA_ENDINGS
-        .iter()
-        .find_map(|e| n.strip_suffix(e))
+    let tails = JA_TAILS.iter().filter_map(|t| n.strip_suffix(normalize(t).as_str()));
+    let subject = std::iter::once(n.as_str())
+        .chain(tails)
+        .find_map(|n| ja_endings().iter().find_map(|e| n.strip_suffix(e.as_str())))
         .or_else(|| {
             let rest = n
                 .strip_prefix("what is ")
@@ -65,9 +81,25 @@ pub fn definition_subject(text: &str) -> Option<String> {
                     .unwrap_or(rest),
             )
         })
-        .or_else(|| n.strip_prefix("what does ").and_then(|r| r.strip_suffix(" mean")))?
+        .or_else(|| {
+            // "what does X mean (for phones in Japan)"
+            let rest = n.strip_prefix("what does ")?;
+            rest.strip_suffix(" mean").or_else(|| rest.find(" mean ").map(|at| &rest[..at]))
+        })?
         .trim();
+    let subject = english_head(subject);
     (!subject.is_empty() && subject.chars().count() <= 30).then(|| subject.to_string())
+}
+
+/// An English subject without the context that follows it: "the one stop method for
+/// number porting" defines "one stop method".
+fn english_head(subject: &str) -> &str {
+    const CONTEXT: [&str; 6] = [" for ", " in ", " when ", " if ", " with ", " on "];
+    if !subject.is_ascii() {
+        return subject;
+    }
+    let cut = CONTEXT.iter().filter_map(|c| subject.find(c)).min().unwrap_or(subject.len());
+    subject[..cut].trim()
 }
 
 #[cfg(test)]
@@ -80,12 +112,16 @@ mod tests {
             ("MNP（携帯電話番号ポータビリティ）とは何ですか？", "mnp"),
             ("ＭＮＰとは", "mnp"),
             ("予約番号 とは", "予約番号"),
-            ("よやくばんごうってなに", "よやくばんごう"),
+            ("よやくばんごうってなに", "よやくばんご"),
+            ("よやくばんごうって何に使うの", "よやくばんご"),
+            ("予約番号とはどういう意味ですか", "予約番号"),
             ("ワンストップ方式の意味", "わんすとっぷ方式"),
             ("ワンストップ 仕組み", "わんすとっぷ"),
             ("What is MNP (mobile number portability)?", "mnp"),
             ("what does MNP mean", "mnp"),
             ("What is an MNP reservation number?", "mnp reservation number"),
+            ("What does MNP mean for phones in Japan?", "mnp"),
+            ("what is the one-stop method for number porting", "one stop method"),
         ] {
             assert_eq!(definition_subject(q).as_deref(), Some(subject), "{q}");
         }

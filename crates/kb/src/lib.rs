@@ -7,17 +7,27 @@
 //! incremental updates; its tokenizer is bypassed (we index our own tokens) so no
 //! dictionary is downloaded at build time. Morphological analysis (lindera et al.)
 //! needs dictionaries fetched by build scripts, which this project cannot do.
+//!
+//! With an embeddings model ([`dense`]), entries are also embedded on write and a
+//! search fuses the lexical ranking with the nearest vectors.
 
+pub mod dense;
 pub mod eval;
 pub mod import;
 mod index;
 mod intent;
+pub mod metrics;
 pub mod normalize;
 pub mod pack;
+mod query;
+pub mod romaji;
 mod synonyms;
+mod vectors;
 
+pub use dense::{DenseSettings, EmbedError, Embedder, Retrieval};
 pub use import::{Format, RowError};
 pub use index::{SearchIndex, BOOSTS};
+pub use metrics::KbMetrics;
 pub use synonyms::Synonyms;
 
 use lru::LruCache;
@@ -46,6 +56,8 @@ pub enum KbError {
     Store(#[from] StoreError),
     #[error("search index: {0}")]
     Index(String),
+    #[error("embeddings: {0}")]
+    Embedding(#[from] EmbedError),
 }
 
 impl From<tantivy::TantivyError> for KbError {
@@ -61,11 +73,13 @@ pub struct KbSettings {
     pub min_confidence: f32,
     pub cache_ttl: Duration,
     pub cache_size: usize,
+    /// Dense retrieval with an embeddings model; `None`: lexical only.
+    pub dense: Option<DenseSettings>,
 }
 
 impl Default for KbSettings {
     fn default() -> Self {
-        Self { min_confidence: 0.5, cache_ttl: Duration::from_secs(300), cache_size: 2048 }
+        Self { min_confidence: 0.5, cache_ttl: Duration::from_secs(300), cache_size: 2048, dense: None }
     }
 }
 
@@ -140,8 +154,12 @@ pub struct SearchResult {
     pub question: String,
     pub answer: String,
     pub category: String,
+    /// Lexical: the re-ranking score. Hybrid: the reciprocal-rank-fusion score,
+    /// 1.0 for an entry first in both rankings.
     pub score: f32,
-    /// How much of the question the entry covers, 0 to 1.
+    /// How well the entry answers the question, 0 to 1: how much of the question it
+    /// covers, or (hybrid) what its cosine similarity stands for
+    /// ([`DenseSettings::confidence`]), whichever is higher.
     pub confidence: f32,
     /// Parts of the question found in the entry.
     pub highlights: Vec<String>,
@@ -155,6 +173,8 @@ pub struct SearchResult {
 pub struct SearchResponse {
     pub results: Vec<SearchResult>,
     pub took_ms: f64,
+    /// Which retrieval ranked the results.
+    pub retrieval: Retrieval,
 }
 
 type CacheKey = (String, Vec<String>, usize);
@@ -173,6 +193,9 @@ struct Inner {
     settings: KbSettings,
     /// Told after every edit made here (other replicas learn of it through Redis).
     changed: tokio::sync::broadcast::Sender<()>,
+    /// Dense retrieval, when an embeddings model is configured.
+    dense: Option<vectors::Dense>,
+    metrics: KbMetrics,
 }
 
 /// The knowledge-base service. Cheap to clone.
@@ -212,8 +235,13 @@ impl KnowledgeBase {
         let rows = store.kb_entries(None).await?;
         let mut index = SearchIndex::new()?;
         index.rebuild(rows.iter(), &|e| concepts_of(&synonyms, e))?;
-        let entries = rows.into_iter().map(|e| (e.id.clone(), Indexed::new(e, &synonyms))).collect();
+        let hashed = settings.dense.is_some();
+        let entries = rows.into_iter().map(|e| (e.id.clone(), Indexed::new(e, &synonyms, hashed))).collect();
         let cache = LruCache::new(NonZeroUsize::new(settings.cache_size.max(1)).unwrap_or(NonZeroUsize::MIN));
+        let dense = match &settings.dense {
+            Some(d) => Some(vectors::Dense::load(store.as_ref(), d.clone()).await?),
+            None => None,
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -224,8 +252,15 @@ impl KnowledgeBase {
                 generation: AtomicU64::new(0),
                 settings,
                 changed: tokio::sync::broadcast::channel(16).0,
+                dense,
+                metrics: KbMetrics::default(),
             }),
         })
+    }
+
+    /// The metrics, to register with the app's registry.
+    pub fn metrics(&self) -> &KbMetrics {
+        &self.inner.metrics
     }
 
     /// Edits made through this instance (not by [`Self::reload`]).
@@ -250,8 +285,12 @@ impl KnowledgeBase {
         let n = rows.len();
         let mut index = SearchIndex::new()?;
         index.rebuild(rows.iter(), &|e| concepts_of(&synonyms, e))?;
+        let hashed = self.inner.dense.is_some();
         let entries: HashMap<String, Indexed> =
-            rows.into_iter().map(|e| (e.id.clone(), Indexed::new(e, &synonyms))).collect();
+            rows.into_iter().map(|e| (e.id.clone(), Indexed::new(e, &synonyms, hashed))).collect();
+        if let Some(d) = &self.inner.dense {
+            d.reload(store.as_ref()).await?;
+        }
         {
             let mut e = self.inner.entries.write().map_err(lock_err)?;
             let mut i = self.inner.index.write().map_err(lock_err)?;
@@ -272,8 +311,10 @@ impl KnowledgeBase {
         self.inner.generation.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// Search `kbs` (all when empty) for the best `limit` entries.
-    pub fn search(&self, query: &str, kbs: &[String], limit: usize) -> Result<SearchResponse, KbError> {
+    /// Search `kbs` (all when empty) for the best `limit` entries: lexically, and
+    /// with an embeddings model also by vector, fused. When the query cannot be
+    /// embedded in time the results are lexical (and not cached).
+    pub async fn search(&self, query: &str, kbs: &[String], limit: usize) -> Result<SearchResponse, KbError> {
         let start = Instant::now();
         let norm = normalize(query).split_whitespace().collect::<Vec<_>>().join(" ");
         let limit = limit.clamp(1, 50);
@@ -281,73 +322,85 @@ impl KnowledgeBase {
         kbs.sort();
         let key: CacheKey = (norm.clone(), kbs.clone(), limit);
         let gen = self.inner.generation.load(Ordering::SeqCst);
-        if let Ok(mut cache) = self.inner.cache.lock() {
-            if let Some((at, g, hit)) = cache.get(&key) {
-                if *g == gen && at.elapsed() < self.inner.settings.cache_ttl {
-                    return Ok(SearchResponse {
-                        results: hit.as_ref().clone(),
-                        took_ms: start.elapsed().as_secs_f64() * 1000.0,
-                    });
+        let aim = dense::configured(&self.inner.settings);
+        let cached = self.inner.cache.lock().ok().and_then(|mut cache| {
+            let (at, g, hit) = cache.get(&key)?;
+            (*g == gen && at.elapsed() < self.inner.settings.cache_ttl).then(|| hit.clone())
+        });
+        let (results, retrieval) = match cached {
+            Some(hit) => (hit, aim),
+            None => {
+                let depth = limit.max(RERANK_DEPTH);
+                let near = match &self.inner.dense {
+                    Some(d) => self.dense_hits(d, query, &norm, &kbs, depth).await,
+                    None => None,
+                };
+                let retrieval = if near.is_some() { Retrieval::Hybrid } else { Retrieval::Lexical };
+                let results = Arc::new(self.search_uncached(query, &norm, &kbs, limit, near.as_deref())?);
+                if retrieval == aim {
+                    if let Ok(mut cache) = self.inner.cache.lock() {
+                        cache.put(key, (Instant::now(), gen, results.clone()));
+                    }
                 }
+                (results, retrieval)
             }
-        }
-        let results = Arc::new(self.search_uncached(query, &norm, &kbs, limit)?);
-        if let Ok(mut cache) = self.inner.cache.lock() {
-            cache.put(key, (Instant::now(), gen, results.clone()));
-        }
-        Ok(SearchResponse { results: results.as_ref().clone(), took_ms: start.elapsed().as_secs_f64() * 1000.0 })
+        };
+        self.inner.metrics.searches.get_or_create(&metrics::RetrievalLabel { retrieval: retrieval.as_str() }).inc();
+        Ok(SearchResponse {
+            results: results.as_ref().clone(),
+            took_ms: start.elapsed().as_secs_f64() * 1000.0,
+            retrieval,
+        })
     }
 
+    /// The lexical ranking, fused with `near` (dense hits: entry id and cosine
+    /// similarity, best first) when there is one.
     fn search_uncached(
         &self,
         query: &str,
         norm: &str,
         kbs: &[String],
         limit: usize,
+        near: Option<&[(String, f32)]>,
     ) -> Result<Vec<SearchResult>, KbError> {
-        let tokens = tokens_of_normalized(norm);
-        let mut terms: HashMap<String, f32> = HashMap::new();
-        for t in &tokens {
-            let w = terms.entry(t.text.clone()).or_insert(0.0);
-            *w = w.max(t.weight);
-        }
         let synonyms = self.inner.synonyms.read().map_err(lock_err)?;
         // A synonym group found in the query is one concept token, whose weight (IDF)
         // the index knows: "MNP" in an MNP knowledge base says little.
-        let matches = synonyms.matches(norm);
-        for (gi, hit, _) in &matches {
-            // More than the matched term's own tokens together: the curated dictionary
-            // names what the question is about.
-            let weight: f32 = CONCEPT_FACTOR * tokens_of_normalized(hit).iter().map(|t| t.weight).sum::<f32>().max(1.0);
-            terms.insert(format!("c{gi}"), weight);
-        }
-        let expansions: Vec<(&str, Vec<&str>)> = matches.into_iter().map(|(_, hit, others)| (hit, others)).collect();
+        let query::Analysed { tokens, terms, expansions, bare } = query::analyse(query, norm, &synonyms);
         let hits = self.inner.index.read().map_err(lock_err)?.search(&terms, kbs, limit.max(RERANK_DEPTH))?;
         let entries = self.inner.entries.read().map_err(lock_err)?;
         // Re-rank: BM25 finds candidates; the closest question wording decides among
         // them (FAQ questions are short, so near-ties between siblings are common).
         let best = hits.first().map(|h| h.score).unwrap_or(1.0).max(f32::EPSILON);
         let query_set = token_set(terms.iter().map(|(t, w)| (t.as_str(), *w)));
-        // A definition question prefers the entry defining exactly its subject.
-        let subject = intent::definition_subject(query).map(|s| subject_weights(&s, &synonyms));
+        // A definition question prefers the entry defining exactly its subject; so does
+        // a bare topic, when an entry defines nearly all of it.
+        let subject = intent::definition_subject(query)
+            .map(|s| (subject_weights(&s, &synonyms), 0.0))
+            .or_else(|| bare.then(|| (subject_weights(norm, &synonyms), BARE_TOPIC_FLOOR)));
         let mut ranked: Vec<(f32, &Indexed)> = hits
             .iter()
             .filter_map(|h| entries.get(&h.id).map(|e| (h, e)))
             .map(|(h, e)| {
                 let mut score = BM25_SHARE * h.score / best + (1.0 - BM25_SHARE) * question_similarity(&query_set, e);
-                if let Some(s) = &subject {
-                    score += DEFINITION_WEIGHT * best_dice(s, &e.defines);
+                if let Some((s, floor)) = &subject {
+                    score += DEFINITION_WEIGHT * ((best_dice(s, &e.defines) - floor) / (1.0 - floor)).max(0.0);
                 }
                 (score, e)
             })
             .collect();
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
-        ranked.truncate(limit);
-        // Confidence and highlights only for what is returned.
+        let lexical = |e: &Indexed| confidence(&tokens, &expansions, &e.haystack);
+        // (score, entry, confidence)
+        let fused: Vec<(f32, &Indexed, f32)> = match (near, &self.inner.dense) {
+            (Some(near), Some(d)) => d.fuse(&ranked, near, &entries, kbs, limit, &lexical),
+            _ => ranked.into_iter().take(limit).map(|(score, e)| (score, e, lexical(e))).collect(),
+        };
+        // Highlights only for what is returned.
         let folded_query: Vec<char> = fold(query).chars().collect();
-        Ok(ranked
+        Ok(fused
             .into_iter()
-            .map(|(score, d)| {
+            .map(|(score, d, confidence)| {
                 let e = &d.row;
                 SearchResult {
                     id: e.id.clone(),
@@ -356,7 +409,7 @@ impl KnowledgeBase {
                     answer: e.answer.clone(),
                     category: e.category.clone(),
                     score: (score * 1000.0).round() / 1000.0,
-                    confidence: confidence(&tokens, &expansions, &d.haystack),
+                    confidence,
                     highlights: highlights(&folded_query, &d.folded),
                     question_en: e.question_en.clone(),
                     answer_en: e.answer_en.clone(),
@@ -407,6 +460,9 @@ impl KnowledgeBase {
             entries.remove(i);
         }
         drop(entries);
+        if let Some(d) = &self.inner.dense {
+            d.forget(&ids);
+        }
         self.edited();
         Ok(())
     }
@@ -451,17 +507,25 @@ impl KnowledgeBase {
         }
     }
 
+    /// Save, index, then (with embeddings) embed: lexical search sees the rows at
+    /// once, dense search when their vectors are stored. An embedding failure never
+    /// fails the write; the backfill retries.
     async fn write(&self, rows: Vec<KbEntryRow>) -> Result<(), KbError> {
         self.inner.store.kb_put_entries(&rows).await?;
-        let synonyms = self.inner.synonyms.read().map_err(lock_err)?;
-        self.inner.index.write().map_err(lock_err)?.upsert(&rows, &|e| concepts_of(&synonyms, e))?;
-        let mut entries = self.inner.entries.write().map_err(lock_err)?;
-        for r in rows {
-            entries.insert(r.id.clone(), Indexed::new(r, &synonyms));
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        {
+            let hashed = self.inner.dense.is_some();
+            let synonyms = self.inner.synonyms.read().map_err(lock_err)?;
+            self.inner.index.write().map_err(lock_err)?.upsert(&rows, &|e| concepts_of(&synonyms, e))?;
+            let mut entries = self.inner.entries.write().map_err(lock_err)?;
+            for r in rows {
+                entries.insert(r.id.clone(), Indexed::new(r, &synonyms, hashed));
+            }
         }
-        drop(entries);
-        drop(synonyms);
         self.edited();
+        if let Some(d) = &self.inner.dense {
+            self.embed_written(d, &ids).await;
+        }
         Ok(())
     }
 
@@ -515,6 +579,9 @@ impl KnowledgeBase {
         }
         self.inner.index.write().map_err(lock_err)?.delete(&[id.to_string()])?;
         self.inner.entries.write().map_err(lock_err)?.remove(id);
+        if let Some(d) = &self.inner.dense {
+            d.forget(&[id.to_string()]);
+        }
         self.edited();
         Ok(())
     }
@@ -596,8 +663,9 @@ impl KnowledgeBase {
             let mut entries = self.inner.entries.write().map_err(lock_err)?;
             let mut index = self.inner.index.write().map_err(lock_err)?;
             index.rebuild(entries.values().map(|d| d.row.as_ref()), &|e| concepts_of(&parsed, e))?;
+            let hashed = self.inner.dense.is_some();
             for d in entries.values_mut() {
-                *d = Indexed::new(d.row.as_ref().clone(), &parsed);
+                *d = Indexed::new(d.row.as_ref().clone(), &parsed, hashed);
             }
         }
         *self.inner.synonyms.write().map_err(lock_err)? = parsed;
@@ -618,6 +686,9 @@ impl KnowledgeBase {
         if let Ok(mut cache) = self.inner.cache.lock() {
             cache.clear();
         }
+        if let Some(d) = &self.inner.dense {
+            d.clear_queries();
+        }
     }
 
     /// Count a question an assistant could not answer.
@@ -629,6 +700,10 @@ impl KnowledgeBase {
 
     pub async fn unanswered(&self, limit: u32) -> Result<Vec<UnansweredRow>, KbError> {
         Ok(self.inner.store.unanswered(limit).await?)
+    }
+
+    fn entry_count(&self) -> usize {
+        self.inner.entries.read().map(|e| e.len()).unwrap_or(0)
     }
 
     /// Indexed (enabled) entries.
@@ -643,8 +718,9 @@ const BM25_SHARE: f32 = 0.35;
 /// How much a definition question's match with an entry's defined subject adds.
 const DEFINITION_WEIGHT: f32 = 0.6;
 
-/// A synonym group found in the query weighs this many times its term's tokens.
-const CONCEPT_FACTOR: f32 = 2.0;
+/// The similarity below which a bare topic gets nothing from an entry's defined
+/// subject ("MNP 受付時間" is not a question about what MNP is).
+const BARE_TOPIC_FLOOR: f32 = 0.75;
 
 /// How many BM25 candidates are re-ranked.
 const RERANK_DEPTH: usize = 20;
@@ -703,10 +779,13 @@ struct Indexed {
     /// folded (for highlights): computed once here, not per query.
     haystack: String,
     folded: String,
+    /// With embeddings: the hash of the text embedded for it ([`dense::entry_text`]);
+    /// a stored vector with another hash is stale.
+    hash: Option<String>,
 }
 
 impl Indexed {
-    fn new(row: KbEntryRow, synonyms: &Synonyms) -> Self {
+    fn new(row: KbEntryRow, synonyms: &Synonyms, hashed: bool) -> Self {
         let variants = std::iter::once(row.question.as_str())
             .chain(row.phrasings.iter().map(String::as_str))
             .chain(row.question_en.as_deref())
@@ -720,7 +799,8 @@ impl Indexed {
             .collect();
         let haystack = entry_haystack(&row);
         let folded = fold(&format!("{}\n{}", row.question, row.answer));
-        Indexed { row: Arc::new(row), variants, defines, haystack, folded }
+        let hash = hashed.then(|| dense::content_hash(&dense::entry_text(&row)));
+        Indexed { row: Arc::new(row), variants, defines, haystack, folded, hash }
     }
 }
 

@@ -19,7 +19,7 @@ async fn the_labelled_set_scores_well() {
     let (kb, _, _dir) = kb().await;
     assert!(kb.indexed() >= 60);
     let set = include_str!("../../../bench/eval/mnp-queries.jsonl");
-    let report = tenmon_kb::eval::evaluate(&kb, set, &["mnp".into()]).unwrap();
+    let report = tenmon_kb::eval::evaluate(&kb, set, &["mnp".into()]).await.unwrap();
     for m in &report.misses {
         println!("miss: {} expected {:?} got {:?}", m.query, m.expected, m.got);
     }
@@ -32,7 +32,7 @@ async fn the_labelled_set_scores_well() {
 async fn edits_are_searchable_at_once_and_disabled_entries_are_not() {
     let (kb, _, _dir) = kb().await;
     let q = "テザリングって使える？";
-    assert!(kb.search(q, &["mnp".into()], 3).unwrap().results.iter().all(|r| r.id != "custom-1"));
+    assert!(kb.search(q, &["mnp".into()], 3).await.unwrap().results.iter().all(|r| r.id != "custom-1"));
     let input = EntryInput {
         id: Some("custom-1".into()),
         question: "乗り換え後もテザリングは使えますか？".into(),
@@ -44,12 +44,16 @@ async fn edits_are_searchable_at_once_and_disabled_entries_are_not() {
     };
     let row = kb.put_entry("mnp", input.clone()).await.unwrap();
     assert_eq!(row.version, 1);
-    assert_eq!(kb.search(q, &["mnp".into()], 3).unwrap().results[0].id, "custom-1");
+    assert_eq!(kb.search(q, &["mnp".into()], 3).await.unwrap().results[0].id, "custom-1");
     let row = kb.put_entry("mnp", EntryInput { answer: "新しい回答".into(), ..input }).await.unwrap();
     assert_eq!(row.version, 2, "each edit bumps the version");
-    assert_eq!(kb.search(q, &["mnp".into()], 3).unwrap().results[0].answer, "新しい回答", "the cache saw the edit");
+    assert_eq!(
+        kb.search(q, &["mnp".into()], 3).await.unwrap().results[0].answer,
+        "新しい回答",
+        "the cache saw the edit"
+    );
     kb.set_enabled("custom-1", false).await.unwrap();
-    assert!(kb.search(q, &["mnp".into()], 10).unwrap().results.iter().all(|r| r.id != "custom-1"));
+    assert!(kb.search(q, &["mnp".into()], 10).await.unwrap().results.iter().all(|r| r.id != "custom-1"));
     kb.delete_entry("custom-1").await.unwrap();
     assert!(matches!(kb.delete_entry("custom-1").await, Err(KbError::NotFound(_))));
 }
@@ -72,7 +76,7 @@ async fn an_import_with_a_bad_row_changes_nothing() {
     let csv = "id,question,answer,keywords\nsj-1,SIMカードのサイズは？,nanoSIMが主流です。,SIM|サイズ\n";
     let sjis = encoding_rs_free(csv);
     assert_eq!(kb.import("mnp", &sjis, Format::Csv).await.unwrap(), (1, 0));
-    assert_eq!(kb.search("シムのサイズ", &[], 1).unwrap().results[0].id, "sj-1");
+    assert_eq!(kb.search("シムのサイズ", &[], 1).await.unwrap().results[0].id, "sj-1");
 }
 
 fn encoding_rs_free(s: &str) -> Vec<u8> {
@@ -105,12 +109,12 @@ fn encoding_rs_free(s: &str) -> Vec<u8> {
 async fn unrelated_questions_have_low_confidence() {
     let (kb, _, _dir) = kb().await;
     for q in ["今日の天気は？", "ピザを注文したい", "おすすめのラーメン屋を教えて"] {
-        let top = kb.search(q, &["mnp".into()], 1).unwrap().results;
+        let top = kb.search(q, &["mnp".into()], 1).await.unwrap().results;
         let conf = top.first().map(|r| r.confidence).unwrap_or(0.0);
         assert!(conf < kb.settings().min_confidence, "{q}: {conf}");
     }
     for q in ["予約番号の有効期限は？", "ワンストップ方式とは", "SIMロック解除は無料？"] {
-        let top = kb.search(q, &["mnp".into()], 1).unwrap().results;
+        let top = kb.search(q, &["mnp".into()], 1).await.unwrap().results;
         assert!(top[0].confidence >= kb.settings().min_confidence, "{q}: {}", top[0].confidence);
     }
 }

@@ -1,11 +1,14 @@
 //! Model providers: one [`Provider`] trait, one file per provider (OpenAI Chat
 //! Completions first), and [`Upstreams`], which retries and falls back before the
-//! first token and never after it.
+//! first token and never after it. [`OpenAiEmbeddings`] turns texts into vectors
+//! for the knowledge base's dense retrieval.
 
+mod embeddings;
 mod error;
 mod openai;
 mod upstreams;
 
+pub use embeddings::{EmbeddingsConfig, OpenAiEmbeddings};
 pub use error::LlmError;
 pub use openai::{OpenAiConfig, OpenAiProvider};
 pub use upstreams::{RetryPolicy, Timeouts, Upstream, Upstreams};

@@ -75,7 +75,7 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     v.trim().parse::<f64>().ok().filter(|s| *s >= 0.0).map(Duration::from_secs_f64)
 }
 
-fn classify(status: u16, headers: &reqwest::header::HeaderMap, body: &str) -> LlmError {
+pub(crate) fn classify(status: u16, headers: &reqwest::header::HeaderMap, body: &str) -> LlmError {
     let code = serde_json::from_str::<ErrorEnvelope>(body).ok().and_then(|e| e.error.code.or(e.error.kind));
     match status {
         429 => LlmError::RateLimited { retry_after: retry_after(headers) },

@@ -42,6 +42,19 @@ impl Default for RetryPolicy {
     }
 }
 
+/// How long to wait before retry `attempt` (from 0) after `err`: `Retry-After` when
+/// the upstream said, else exponential from the base delay, capped, with jitter.
+pub(crate) fn backoff(retry: &RetryPolicy, attempt: u32, err: &LlmError) -> Duration {
+    if let LlmError::RateLimited { retry_after: Some(d) } = err {
+        return (*d).min(retry.max_delay);
+    }
+    let exp = retry.base_delay.saturating_mul(2u32.saturating_pow(attempt));
+    let capped = exp.min(retry.max_delay);
+    // Full jitter: spread retries of many turns so they do not arrive together.
+    let jitter = rand::rng().random_range(0.5..=1.0);
+    capped.mul_f64(jitter)
+}
+
 /// A started stream and where it came from.
 pub struct Started {
     pub stream: EventStream,
@@ -81,14 +94,7 @@ impl Upstreams {
     }
 
     fn backoff(&self, attempt: u32, err: &LlmError) -> Duration {
-        if let LlmError::RateLimited { retry_after: Some(d) } = err {
-            return (*d).min(self.retry.max_delay);
-        }
-        let exp = self.retry.base_delay.saturating_mul(2u32.saturating_pow(attempt));
-        let capped = exp.min(self.retry.max_delay);
-        // Full jitter: spread retries of many turns so they do not arrive together.
-        let jitter = rand::rng().random_range(0.5..=1.0);
-        capped.mul_f64(jitter)
+        backoff(&self.retry, attempt, err)
     }
 
     /// Start a stream, retrying and falling back until the first event arrives. The

@@ -69,15 +69,7 @@ impl AppState {
     /// bases into the search index; seeds the MNP pack on first start).
     pub async fn build(config: Config, store: Arc<dyn Store>) -> Result<Self, BuildError> {
         let store = protect(store, &config);
-        let kb = tenmon_kb::KnowledgeBase::load(
-            store.clone(),
-            tenmon_kb::KbSettings {
-                min_confidence: config.kb.min_confidence,
-                cache_ttl: config.kb.cache_ttl,
-                cache_size: config.kb.cache_size,
-            },
-        )
-        .await?;
+        let kb = tenmon_kb::KnowledgeBase::load(store.clone(), crate::embeddings::kb_settings(&config)).await?;
         let files = crate::files::Files::new(config.files.clone(), store.clone())?;
         let fetcher = tenmon_browser::Fetcher::new(tenmon_browser::FetchSettings {
             allowed_hosts: config.browser.allowed_hosts.clone(),
@@ -112,6 +104,7 @@ impl AppState {
         let mut metrics = Metrics::new(started_at);
         let turn_metrics = TurnMetrics::default();
         turn_metrics.register(metrics.registry_mut());
+        kb.metrics().register(metrics.registry_mut());
         let tasks = TaskTracker::new();
         let hard_stop = CancellationToken::new();
         let chat = ChatService::new(
@@ -170,6 +163,12 @@ impl AppState {
             redis: redis.clone(),
         }));
         let shutdown = CancellationToken::new();
+        if config.kb.embedding.is_some() {
+            let (kb, stop) = (kb.clone(), shutdown.clone());
+            tasks.spawn(async move {
+                kb.keep_vectors_fresh(crate::embeddings::BACKFILL_EVERY, stop.cancelled_owned()).await;
+            });
+        }
         if let Some(r) = &redis {
             r.start(&tasks, shutdown.clone());
             share_kb_edits(r, &kb, &tasks, &shutdown);

@@ -365,7 +365,7 @@ async fn kb_command(config: Config, action: KbCommand, out: &mut impl Write) -> 
     use tenmon_kb::Format;
     let store = open_store(&config).await?;
     store.migrate().await.map_err(anyhow::Error::from)?;
-    let settings = tenmon_kb::KbSettings { min_confidence: config.kb.min_confidence, ..Default::default() };
+    let settings = crate::embeddings::kb_settings(&config);
     let kb = tenmon_kb::KnowledgeBase::load(store.clone(), settings).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     match action {
         KbCommand::Import { kb: name, format, file } => {
@@ -402,7 +402,12 @@ async fn kb_command(config: Config, action: KbCommand, out: &mut impl Write) -> 
         KbCommand::Eval { kb: name, file } => {
             let text =
                 std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-            let r = tenmon_kb::eval::evaluate(&kb, &text, &[name]).map_err(|e| anyhow::anyhow!("{e}"))?;
+            if config.kb.embedding.is_some() {
+                // Hybrid search needs every entry's vector.
+                let n = kb.backfill().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                writeln!(out, "embedded {n} entries")?;
+            }
+            let r = tenmon_kb::eval::evaluate(&kb, &text, &[name]).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             for m in &r.misses {
                 writeln!(out, "miss: {}  expected {:?}  got {:?}", m.query, m.expected, m.got)?;
             }

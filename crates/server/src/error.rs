@@ -256,6 +256,12 @@ impl From<tenmon_kb::KbError> for ApiError {
             KbError::Import(rows) => ApiError::Import(rows),
             KbError::Store(e) => e.into(),
             KbError::Index(e) => ApiError::Internal(e),
+            // Searches and edits fall back rather than fail; a caller that asks for
+            // embeddings outright (a backfill) gets a gateway error.
+            KbError::Embedding(e) => ApiError::Upstream {
+                code: if e.kind == "timeout" { "upstream_timeout" } else { "upstream_unavailable" }.into(),
+                message: "the embeddings model is unavailable".into(),
+            },
         }
     }
 }

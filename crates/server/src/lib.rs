@@ -8,6 +8,7 @@ pub mod auth;
 pub mod billing;
 pub mod cli;
 pub mod config;
+pub mod embeddings;
 pub mod error;
 pub mod extract;
 pub mod files;

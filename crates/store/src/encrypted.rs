@@ -331,6 +331,25 @@ impl Store for EncryptedStore {
     async fn kb_delete_entry(&self, id: &str) -> Result<bool, StoreError> {
         self.inner.kb_delete_entry(id).await
     }
+    // Knowledge-base vectors are made from FAQ text, not personal data: not sealed.
+    async fn kb_vectors(&self, model: &str, with_vectors: bool) -> Result<Vec<crate::KbVectorRow>, StoreError> {
+        self.inner.kb_vectors(model, with_vectors).await
+    }
+    async fn kb_put_vectors(&self, rows: &[crate::KbVectorRow]) -> Result<(), StoreError> {
+        self.inner.kb_put_vectors(rows).await
+    }
+    async fn kb_delete_vectors(&self, entry_ids: &[String]) -> Result<u64, StoreError> {
+        self.inner.kb_delete_vectors(entry_ids).await
+    }
+    async fn kb_nearest(
+        &self,
+        model: &str,
+        query: &[f32],
+        kbs: &[String],
+        limit: usize,
+    ) -> Result<Option<Vec<(String, f32)>>, StoreError> {
+        self.inner.kb_nearest(model, query, kbs, limit).await
+    }
     async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
         self.inner.setting(name).await
     }

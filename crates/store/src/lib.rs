@@ -13,12 +13,15 @@ mod kb;
 mod line;
 pub mod migrate;
 mod mysql;
+mod pgvector;
 mod postgres;
 mod privacy;
 mod rows;
 mod sqlite;
+mod sqlite_append;
 mod sqlite_privacy;
 mod url;
+mod vectors;
 
 pub use accounts::{ApiKeyRow, InvitationRow, RefreshRow, UserRow};
 pub use encrypted::EncryptedStore;
@@ -32,6 +35,7 @@ pub use postgres::PostgresStore;
 pub use privacy::{Analytics, AuditFilter, AuditRow, AuditSeal, DayStats, EntryUse, RowCounts, SubjectExport};
 pub use sqlite::SqliteStore;
 pub use url::{Backend, DatabaseUrl};
+pub use vectors::KbVectorRow;
 
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -146,8 +150,30 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Insert or replace entries, all in one transaction.
     async fn kb_put_entries(&self, entries: &[KbEntryRow]) -> Result<(), StoreError>;
 
-    /// Delete an entry; false if it did not exist.
+    /// Delete an entry (and its vector); false if it did not exist.
     async fn kb_delete_entry(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// The entry vectors made by `model`, by entry id; with `with_vectors` false the
+    /// vectors are left empty (what is stored, not its data).
+    async fn kb_vectors(&self, model: &str, with_vectors: bool) -> Result<Vec<KbVectorRow>, StoreError>;
+
+    /// Insert or replace entry vectors (one per entry), all in one transaction.
+    async fn kb_put_vectors(&self, rows: &[KbVectorRow]) -> Result<(), StoreError>;
+
+    /// Delete the vectors of these entries; returns how many there were.
+    async fn kb_delete_vectors(&self, entry_ids: &[String]) -> Result<u64, StoreError>;
+
+    /// The enabled entries of `kbs` (all when empty) whose `model` vectors are
+    /// nearest to `query` (unit length) by cosine similarity, best first, as
+    /// (entry id, similarity); `None` when the database has no vector search of
+    /// its own (the caller searches in memory). `limit` 0 only asks which it is.
+    async fn kb_nearest(
+        &self,
+        model: &str,
+        query: &[f32],
+        kbs: &[String],
+        limit: usize,
+    ) -> Result<Option<Vec<(String, f32)>>, StoreError>;
 
     /// A named setting.
     async fn setting(&self, name: &str) -> Result<Option<String>, StoreError>;

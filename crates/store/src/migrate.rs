@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 /// Every table, with the columns that order it (its primary key). The schema
 /// migrations table is not copied: the target runs its own migrations.
-pub const TABLES: [(&str, &str); 25] = [
+pub const TABLES: [(&str, &str); 26] = [
     ("users", "id"),
     ("user_identities", "issuer, subject"),
     ("invitations", "id"),
@@ -27,6 +27,7 @@ pub const TABLES: [(&str, &str); 25] = [
     ("files", "id"),
     ("knowledge_bases", "id"),
     ("kb_entries", "id"),
+    ("kb_vectors", "entry_id"),
     ("settings", "name"),
     ("assistants", "id"),
     ("unanswered_questions", "id"),

@@ -35,7 +35,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
 /// MySQL/MariaDB implementation of [`Store`].
 #[derive(Debug)]
 pub struct MysqlStore {
-    pool: MySqlPool,
+    pub(crate) pool: MySqlPool,
 }
 
 impl MysqlStore {
@@ -489,6 +489,11 @@ impl Store for MysqlStore {
 
     async fn kb_delete_base(&self, id: &str) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
+        // A join, not `IN (SELECT …)`: MySQL locks and plans a multi-table delete better.
+        sqlx::query("DELETE v FROM kb_vectors v JOIN kb_entries e ON e.id = v.entry_id WHERE e.kb_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM kb_entries WHERE kb_id = ?").bind(id).execute(&mut *tx).await?;
         let n =
             sqlx::query("DELETE FROM knowledge_bases WHERE id = ?").bind(id).execute(&mut *tx).await?.rows_affected();
@@ -549,7 +554,34 @@ impl Store for MysqlStore {
     }
 
     async fn kb_delete_entry(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(sqlx::query("DELETE FROM kb_entries WHERE id = ?").bind(id).execute(&self.pool).await?.rows_affected() > 0)
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM kb_vectors WHERE entry_id = ?").bind(id).execute(&mut *tx).await?;
+        let n = sqlx::query("DELETE FROM kb_entries WHERE id = ?").bind(id).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    async fn kb_vectors(&self, model: &str, with_vectors: bool) -> Result<Vec<crate::KbVectorRow>, StoreError> {
+        self.vectors(model, with_vectors).await
+    }
+
+    async fn kb_put_vectors(&self, rows: &[crate::KbVectorRow]) -> Result<(), StoreError> {
+        self.put_vectors(rows).await
+    }
+
+    async fn kb_delete_vectors(&self, entry_ids: &[String]) -> Result<u64, StoreError> {
+        self.delete_vectors(entry_ids).await
+    }
+
+    async fn kb_nearest(
+        &self,
+        _model: &str,
+        _query: &[f32],
+        _kbs: &[String],
+        _limit: usize,
+    ) -> Result<Option<Vec<(String, f32)>>, StoreError> {
+        // MariaDB's VECTOR type (11.7+) is not what most installations run: in memory.
+        Ok(None)
     }
 
     async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {

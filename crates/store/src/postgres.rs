@@ -32,7 +32,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 /// PostgreSQL implementation of [`Store`].
 #[derive(Debug)]
 pub struct PostgresStore {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
+    /// Whether pgvector searches the knowledge-base vectors ([`crate::pgvector`]).
+    pub(crate) pgvector: std::sync::atomic::AtomicU8,
 }
 
 impl PostgresStore {
@@ -58,7 +60,7 @@ impl PostgresStore {
             .max_lifetime(Some(Duration::from_secs(1800)))
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self { pool, pgvector: std::sync::atomic::AtomicU8::new(crate::pgvector::UNKNOWN) })
     }
 
     async fn project(
@@ -283,6 +285,10 @@ impl Store for PostgresStore {
         // migrate once.
         MIGRATOR.run(&self.pool).await?;
         let after = applied_count(&self.pool).await;
+        // Optional: without pgvector the knowledge base searches vectors in memory.
+        if let Err(e) = self.enable_pgvector().await {
+            tracing::warn!(error = %e, "could not set up pgvector; knowledge-base vectors are searched in memory");
+        }
         Ok((after - before).max(0) as usize)
     }
 
@@ -485,6 +491,10 @@ impl Store for PostgresStore {
 
     async fn kb_delete_base(&self, id: &str) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM kb_vectors WHERE entry_id IN (SELECT id FROM kb_entries WHERE kb_id = $1)")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM kb_entries WHERE kb_id = $1").bind(id).execute(&mut *tx).await?;
         let n =
             sqlx::query("DELETE FROM knowledge_bases WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
@@ -545,7 +555,33 @@ impl Store for PostgresStore {
     }
 
     async fn kb_delete_entry(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(sqlx::query("DELETE FROM kb_entries WHERE id = $1").bind(id).execute(&self.pool).await?.rows_affected() > 0)
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM kb_vectors WHERE entry_id = $1").bind(id).execute(&mut *tx).await?;
+        let n = sqlx::query("DELETE FROM kb_entries WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    async fn kb_vectors(&self, model: &str, with_vectors: bool) -> Result<Vec<crate::KbVectorRow>, StoreError> {
+        self.vectors(model, with_vectors).await
+    }
+
+    async fn kb_put_vectors(&self, rows: &[crate::KbVectorRow]) -> Result<(), StoreError> {
+        self.put_vectors(rows).await
+    }
+
+    async fn kb_delete_vectors(&self, entry_ids: &[String]) -> Result<u64, StoreError> {
+        self.delete_vectors(entry_ids).await
+    }
+
+    async fn kb_nearest(
+        &self,
+        model: &str,
+        query: &[f32],
+        kbs: &[String],
+        limit: usize,
+    ) -> Result<Option<Vec<(String, f32)>>, StoreError> {
+        self.nearest(model, query, kbs, limit).await
     }
 
     async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
@@ -1434,7 +1470,9 @@ impl Store for PostgresStore {
 
     async fn dump_rows(&self, table: &str, offset: u64, limit: u32) -> Result<Vec<serde_json::Value>, StoreError> {
         let order = crate::migrate::order_of(table)?;
-        let sql = format!("SELECT * FROM {table} ORDER BY {order} LIMIT {limit} OFFSET {offset}");
+        // pgvector's `embedding` is derived from `vector`, and other databases lack it.
+        let columns = if table == "kb_vectors" { crate::vectors::COLUMNS } else { "*" };
+        let sql = format!("SELECT {columns} FROM {table} ORDER BY {order} LIMIT {limit} OFFSET {offset}");
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
         Ok(rows.iter().map(|r| row_json_with(r, true)).collect())
     }
@@ -1479,6 +1517,9 @@ impl Store for PostgresStore {
             n += q.execute(&mut *tx).await?.rows_affected();
         }
         tx.commit().await?;
+        if table == "kb_vectors" && self.has_pgvector().await? {
+            self.fill_embeddings().await?;
+        }
         Ok(n)
     }
 

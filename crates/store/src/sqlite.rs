@@ -1,8 +1,9 @@
 //! The embedded SQLite store: one file, WAL mode, migrations embedded in the binary.
 
-use crate::events::{ConversationRow, EventPayload, MessageRow, MessageStatus, NewEvent, SessionRow, StoredEvent};
+use crate::events::{ConversationRow, EventPayload, MessageRow, NewEvent, SessionRow, StoredEvent};
 use crate::privacy::Marks;
 use crate::rows::{self, is_unique_violation, Cells};
+use crate::sqlite_append::{Appender, Statements};
 use crate::{
     ApiKeyRow, AttachmentRow, AuditFilter, AuditRow, AuditSeal, Backend, BillingAccountRow, DatabaseUrl, FileRow,
     InvitationRow, KbEntryRow, KnowledgeBaseRow, LineChatRow, LineFailureRow, PoolOptions, RefreshRow, ReplayStats,
@@ -10,7 +11,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::Row;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -27,6 +28,8 @@ pub struct SqliteStore {
     /// that contend inside SQLite sleep in its busy handler (tens of ms). Queueing
     /// them here, on a one-connection pool, is fair and fast.
     pub(crate) writer: SqlitePool,
+    /// Appends to the event log, written in batches on the writer (group commit).
+    appender: Appender,
     /// The file and its (device, inode) when opened: a file deleted or replaced under a
     /// running server is a dead database even though open handles still answer.
     file: Option<(PathBuf, (u64, u64))>,
@@ -63,7 +66,8 @@ impl SqliteStore {
         if in_memory {
             // One in-memory database cannot be shared by two pools.
             let file = None;
-            return Ok(Self { pool: writer.clone(), writer, file });
+            let appender = Appender::start(writer.clone());
+            return Ok(Self { pool: writer.clone(), writer, appender, file });
         }
         let pool = SqlitePoolOptions::new()
             // An in-memory database lives in one connection; never recycle it.
@@ -82,171 +86,9 @@ impl SqliteStore {
             }
             None => None,
         };
-        Ok(Self { pool, writer, file })
+        let appender = Appender::start(writer.clone());
+        Ok(Self { pool, writer, appender, file })
     }
-
-    async fn project(
-        tx: &mut Transaction<'_, Sqlite>,
-        stream_id: &str,
-        seq: i64,
-        at: i64,
-        payload: &EventPayload,
-    ) -> Result<(), StoreError> {
-        match payload {
-            EventPayload::ConversationCreated { owner_id, title, assistant } => {
-                sqlx::query(
-                    "INSERT INTO conversations (id, owner_id, title, assistant, last_seq, created_at, updated_at, deleted)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
-                )
-                .bind(stream_id)
-                .bind(owner_id)
-                .bind(title)
-                .bind(assistant)
-                .bind(seq)
-                .bind(at)
-                .bind(at)
-                .execute(&mut **tx)
-                .await?;
-            }
-            EventPayload::ConversationRenamed { title } => {
-                sqlx::query("UPDATE conversations SET title = ? WHERE id = ?")
-                    .bind(title)
-                    .bind(stream_id)
-                    .execute(&mut **tx)
-                    .await?;
-            }
-            EventPayload::ConversationOwnerChanged { owner_id } => {
-                sqlx::query("UPDATE conversations SET owner_id = ? WHERE id = ?")
-                    .bind(owner_id)
-                    .bind(stream_id)
-                    .execute(&mut **tx)
-                    .await?;
-            }
-            EventPayload::ConversationDeleted {} => {
-                sqlx::query("UPDATE conversations SET deleted = 1 WHERE id = ?")
-                    .bind(stream_id)
-                    .execute(&mut **tx)
-                    .await?;
-            }
-            EventPayload::UserMessage { message_id, content } => {
-                insert_message(tx, message_id, stream_id, seq, "user", content, MessageStatus::Complete, None, at)
-                    .await?;
-            }
-            EventPayload::AssistantStarted { message_id, model } => {
-                insert_message(
-                    tx,
-                    message_id,
-                    stream_id,
-                    seq,
-                    "assistant",
-                    "",
-                    MessageStatus::Streaming,
-                    Some(model),
-                    at,
-                )
-                .await?;
-            }
-            EventPayload::AssistantDelta { message_id, text } => {
-                sqlx::query("UPDATE messages SET content = content || ?, updated_at = ? WHERE id = ?")
-                    .bind(text)
-                    .bind(at)
-                    .bind(message_id)
-                    .execute(&mut **tx)
-                    .await?;
-            }
-            EventPayload::Sources { message_id, sources } => {
-                sqlx::query("UPDATE messages SET sources = ?, updated_at = ? WHERE id = ?")
-                    .bind(sources.to_string())
-                    .bind(at)
-                    .bind(message_id)
-                    .execute(&mut **tx)
-                    .await?;
-            }
-            EventPayload::AssistantCompleted { message_id, model, finish_reason, usage, latency_ms } => {
-                sqlx::query(
-                    "UPDATE messages SET status = 'complete', model = ?, finish_reason = ?, prompt_tokens = ?,
-                     completion_tokens = ?, latency_ms = ?, updated_at = ? WHERE id = ?",
-                )
-                .bind(model)
-                .bind(finish_reason)
-                .bind(i64::from(usage.prompt_tokens))
-                .bind(i64::from(usage.completion_tokens))
-                .bind(*latency_ms as i64)
-                .bind(at)
-                .bind(message_id)
-                .execute(&mut **tx)
-                .await?;
-            }
-            EventPayload::AssistantFailed { message_id, latency_ms, .. } => {
-                finish(tx, message_id, MessageStatus::Failed, Some(*latency_ms), at).await?;
-            }
-            EventPayload::AssistantCancelled { message_id, latency_ms } => {
-                finish(tx, message_id, MessageStatus::Cancelled, Some(*latency_ms), at).await?;
-            }
-            EventPayload::AssistantInterrupted { message_id } => {
-                finish(tx, message_id, MessageStatus::Interrupted, None, at).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// The conversation's last sequence and activity time, once per append.
-    async fn touch(tx: &mut Transaction<'_, Sqlite>, stream_id: &str, seq: i64, at: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE conversations SET last_seq = ?, updated_at = ? WHERE id = ?")
-            .bind(seq)
-            .bind(at)
-            .bind(stream_id)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
-    }
-}
-
-#[expect(clippy::too_many_arguments, reason = "one column each; a struct would only rename them")]
-async fn insert_message(
-    tx: &mut Transaction<'_, Sqlite>,
-    id: &str,
-    conversation_id: &str,
-    seq: i64,
-    role: &str,
-    content: &str,
-    status: MessageStatus,
-    model: Option<&String>,
-    at: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO messages (id, conversation_id, seq, role, content, status, model, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(id)
-    .bind(conversation_id)
-    .bind(seq)
-    .bind(role)
-    .bind(content)
-    .bind(status.as_str())
-    .bind(model)
-    .bind(at)
-    .bind(at)
-    .execute(&mut **tx)
-    .await
-    .map(|_| ())
-}
-
-async fn finish(
-    tx: &mut Transaction<'_, Sqlite>,
-    id: &str,
-    status: MessageStatus,
-    latency_ms: Option<u64>,
-    at: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE messages SET status = ?, latency_ms = COALESCE(?, latency_ms), updated_at = ? WHERE id = ?")
-        .bind(status.as_str())
-        .bind(latency_ms.map(|v| v as i64))
-        .bind(at)
-        .bind(id)
-        .execute(&mut **tx)
-        .await
-        .map(|_| ())
 }
 
 impl Cells for sqlx::sqlite::SqliteRow {
@@ -301,44 +143,7 @@ impl Store for SqliteStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let mut tx = self.writer.begin().await?;
-        // One INSERT for the whole batch: fewer statements on the single writer.
-        let mut rows = Vec::with_capacity(events.len());
-        for (i, event) in events.iter().enumerate() {
-            rows.push((
-                expected_next + i as i64,
-                event.payload.kind(),
-                serde_json::to_string(&event.payload)?,
-                event.at_ms,
-            ));
-        }
-        let mut insert =
-            sqlx::QueryBuilder::<Sqlite>::new("INSERT INTO events (stream_id, seq, event_type, payload, created_at) ");
-        insert.push_values(rows, |mut b, (seq, kind, payload, at)| {
-            b.push_bind(stream_id.to_string()).push_bind(seq).push_bind(kind).push_bind(payload).push_bind(at);
-        });
-        match insert.build().execute(&mut *tx).await {
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Conflict { stream_id: stream_id.to_string(), seq: expected_next })
-            }
-            other => other?,
-        };
-        let mut stored = Vec::with_capacity(events.len());
-        for (i, event) in events.iter().enumerate() {
-            let seq = expected_next + i as i64;
-            Self::project(&mut tx, stream_id, seq, event.at_ms, &event.payload).await?;
-            stored.push(StoredEvent {
-                stream_id: stream_id.to_string(),
-                seq,
-                payload: event.payload.clone(),
-                at_ms: event.at_ms,
-            });
-        }
-        if let Some(last) = stored.last() {
-            Self::touch(&mut tx, stream_id, last.seq, last.at_ms).await?;
-        }
-        tx.commit().await?;
-        Ok(stored)
+        self.appender.append(stream_id, expected_next, events).await
     }
 
     async fn read_stream(&self, stream_id: &str, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
@@ -485,6 +290,10 @@ impl Store for SqliteStore {
 
     async fn kb_delete_base(&self, id: &str) -> Result<bool, StoreError> {
         let mut tx = self.writer.begin().await?;
+        sqlx::query("DELETE FROM kb_vectors WHERE entry_id IN (SELECT id FROM kb_entries WHERE kb_id = ?)")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM kb_entries WHERE kb_id = ?").bind(id).execute(&mut *tx).await?;
         let n =
             sqlx::query("DELETE FROM knowledge_bases WHERE id = ?").bind(id).execute(&mut *tx).await?.rows_affected();
@@ -545,7 +354,34 @@ impl Store for SqliteStore {
     }
 
     async fn kb_delete_entry(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(sqlx::query("DELETE FROM kb_entries WHERE id = ?").bind(id).execute(&self.writer).await?.rows_affected() > 0)
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("DELETE FROM kb_vectors WHERE entry_id = ?").bind(id).execute(&mut *tx).await?;
+        let n = sqlx::query("DELETE FROM kb_entries WHERE id = ?").bind(id).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    async fn kb_vectors(&self, model: &str, with_vectors: bool) -> Result<Vec<crate::KbVectorRow>, StoreError> {
+        self.vectors(model, with_vectors).await
+    }
+
+    async fn kb_put_vectors(&self, rows: &[crate::KbVectorRow]) -> Result<(), StoreError> {
+        self.put_vectors(rows).await
+    }
+
+    async fn kb_delete_vectors(&self, entry_ids: &[String]) -> Result<u64, StoreError> {
+        self.delete_vectors(entry_ids).await
+    }
+
+    async fn kb_nearest(
+        &self,
+        _model: &str,
+        _query: &[f32],
+        _kbs: &[String],
+        _limit: usize,
+    ) -> Result<Option<Vec<(String, f32)>>, StoreError> {
+        // No vector search in SQLite: the knowledge base searches in memory.
+        Ok(None)
     }
 
     async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
@@ -1089,8 +925,10 @@ impl Store for SqliteStore {
             let payload: String = row.try_get("payload")?;
             let payload: EventPayload = serde_json::from_str(&payload)?;
             let (seq, at) = (row.try_get("seq")?, row.try_get("created_at")?);
-            Self::project(&mut tx, &stream_id, seq, at, &payload).await?;
-            Self::touch(&mut tx, &stream_id, seq, at).await?;
+            let mut statements = Statements::default();
+            statements.project(&stream_id, seq, at, &payload);
+            statements.touch(&stream_id, seq, at);
+            statements.execute(&mut *tx).await?;
             events += 1;
         }
         let conversations: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM conversations").fetch_one(&mut *tx).await?;

@@ -3,7 +3,7 @@
 
 pub mod openai;
 
-pub use openai::{Behavior, FakeOpenAi};
+pub use openai::{Behavior, FakeOpenAi, EMBEDDING_DIMS};
 pub mod line;
 
 pub use line::{FakeLine, LineCall};

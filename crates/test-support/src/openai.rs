@@ -3,6 +3,12 @@
 //! `data: [DONE]`), answers non-streamed requests with a completion object, and can
 //! be scripted to answer 429 with `Retry-After`, 500, hang, stream slowly or cut the
 //! connection mid-stream. Every request body is recorded for assertions.
+//!
+//! `POST /v1/embeddings` answers in the real format (floats, or base64 as the
+//! official SDKs ask for by default) with deterministic vectors: hashed character
+//! bigrams of the NFKC, lower-cased text, plus a dimension per configured concept
+//! so that words sharing no character ("やめたい", "解約") can be made similar. It
+//! fails and hangs as scripted, like the chat endpoint, and counts its calls.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -66,6 +72,12 @@ struct Shared {
     script: Mutex<VecDeque<Behavior>>,
     default: Mutex<Behavior>,
     requests: Mutex<Vec<(HeaderMap, Value)>>,
+    /// Embeddings: scripted behaviours (only `Status` and `Hang` matter; anything
+    /// else answers), the default, the requests, and the concept groups.
+    embed_script: Mutex<VecDeque<Behavior>>,
+    embed_default: Mutex<Option<Behavior>>,
+    embed_requests: Mutex<Vec<(HeaderMap, Value)>>,
+    concepts: Mutex<Vec<Vec<String>>>,
     /// While false, requests are recorded and then held until `resume`.
     open: tokio::sync::watch::Sender<bool>,
 }
@@ -101,11 +113,17 @@ impl FakeOpenAi {
             script: Mutex::new(VecDeque::new()),
             default: Mutex::new(default),
             requests: Mutex::new(Vec::new()),
+            embed_script: Mutex::new(VecDeque::new()),
+            embed_default: Mutex::new(None),
+            embed_requests: Mutex::new(Vec::new()),
+            concepts: Mutex::new(Vec::new()),
             open: tokio::sync::watch::Sender::new(true),
         });
         let app = Router::new()
             .route("/v1/chat/completions", post(completions))
             .route("/chat/completions", post(completions))
+            .route("/v1/embeddings", post(embeddings))
+            .route("/embeddings", post(embeddings))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind fake OpenAI");
         let addr = listener.local_addr().expect("local addr");
@@ -147,6 +165,51 @@ impl FakeOpenAi {
     /// The bodies of every request received so far.
     pub fn requests(&self) -> Vec<Value> {
         self.shared.requests.lock().expect("lock").iter().map(|(_, b)| b.clone()).collect()
+    }
+
+    /// Answer the next embeddings requests in this order (`Status` fails, `Hang`
+    /// never answers, anything else answers), then as the default.
+    pub fn script_embeddings(&self, behaviors: impl IntoIterator<Item = Behavior>) {
+        self.shared.embed_script.lock().expect("lock").extend(behaviors);
+    }
+
+    /// How embeddings requests are answered when nothing is scripted (`None`: they
+    /// succeed).
+    pub fn set_embeddings_default(&self, behavior: Option<Behavior>) {
+        *self.shared.embed_default.lock().expect("lock") = behavior;
+    }
+
+    /// Word groups that share a dimension of the vectors: a text containing any
+    /// word of a group points that way (up to 16 groups).
+    pub fn set_concepts(&self, groups: &[&[&str]]) {
+        *self.shared.concepts.lock().expect("lock") =
+            groups.iter().take(CONCEPT_DIMS).map(|g| g.iter().map(|w| fold(w)).collect()).collect();
+    }
+
+    /// The bodies of every embeddings request received so far.
+    pub fn embedding_requests(&self) -> Vec<Value> {
+        self.shared.embed_requests.lock().expect("lock").iter().map(|(_, b)| b.clone()).collect()
+    }
+
+    /// Embeddings requests received so far.
+    pub fn embedding_calls(&self) -> usize {
+        self.shared.embed_requests.lock().expect("lock").len()
+    }
+
+    /// The `Authorization` headers of the embeddings requests.
+    pub fn embedding_authorizations(&self) -> Vec<Option<String>> {
+        self.shared
+            .embed_requests
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|(h, _)| h.get("authorization").and_then(|v| v.to_str().ok()).map(String::from))
+            .collect()
+    }
+
+    /// The fake's vector of a text (what `/v1/embeddings` answers), for assertions.
+    pub fn vector_of(&self, text: &str) -> Vec<f32> {
+        vector(text, &self.shared.concepts.lock().expect("lock"))
     }
 
     /// The `Authorization` header of every request received so far.
@@ -211,19 +274,7 @@ async fn completions(State(shared): State<Arc<Shared>>, headers: HeaderMap, Json
             tokio::time::sleep(Duration::from_secs(3600)).await;
             StatusCode::GATEWAY_TIMEOUT.into_response()
         }
-        Behavior::Status { status, retry_after, code } => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let kind = if status == StatusCode::TOO_MANY_REQUESTS { "requests" } else { "invalid_request_error" };
-            let mut res = (
-                status,
-                Json(json!({"error": {"message": format!("fake upstream says {status}: secret upstream detail"), "type": kind, "param": null, "code": code}})),
-            )
-                .into_response();
-            if let Some(s) = retry_after {
-                res.headers_mut().insert("retry-after", s.into());
-            }
-            res
-        }
+        Behavior::Status { status, retry_after, code } => error_response(status, retry_after, code),
         Behavior::Stream { chunks, delay, finish_reason, prompt_tokens, completion_tokens } if !streaming => {
             tokio::time::sleep(delay * chunks.len() as u32).await;
             Json(json!({
@@ -292,4 +343,136 @@ fn sse(body: Body) -> Response {
         .header("cache-control", "no-cache")
         .body(body)
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// Dimensions of the fake's vectors, the last `CONCEPT_DIMS` for concepts.
+pub const EMBEDDING_DIMS: usize = 256;
+const CONCEPT_DIMS: usize = 16;
+/// How much a concept outweighs one bigram.
+const CONCEPT_WEIGHT: f32 = 8.0;
+
+fn fold(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    s.nfkc().collect::<String>().to_lowercase()
+}
+
+/// FNV-1a of two characters: stable across runs and platforms.
+fn bigram_dim(a: char, b: char) -> usize {
+    let mut h: u32 = 0x811c_9dc5;
+    for c in [a, b] {
+        for byte in (c as u32).to_le_bytes() {
+            h ^= u32::from(byte);
+            h = h.wrapping_mul(0x0100_0193);
+        }
+    }
+    (h as usize) % (EMBEDDING_DIMS - CONCEPT_DIMS)
+}
+
+/// A unit vector: character bigrams (single characters for a one-character text)
+/// hashed into buckets, and the concepts the text mentions.
+fn vector(text: &str, concepts: &[Vec<String>]) -> Vec<f32> {
+    let folded = fold(text);
+    let chars: Vec<char> = folded.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut v = vec![0.0f32; EMBEDDING_DIMS];
+    if chars.len() == 1 {
+        v[bigram_dim(chars[0], chars[0])] += 1.0;
+    }
+    for w in chars.windows(2) {
+        v[bigram_dim(w[0], w[1])] += 1.0;
+    }
+    for (i, group) in concepts.iter().enumerate() {
+        if group.iter().any(|w| folded.contains(w.as_str())) {
+            v[EMBEDDING_DIMS - CONCEPT_DIMS + i] += CONCEPT_WEIGHT;
+        }
+    }
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+    v
+}
+
+fn invalid(message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"error": {"message": message, "type": "invalid_request_error", "param": "input", "code": null}})),
+    )
+        .into_response()
+}
+
+async fn embeddings(State(shared): State<Arc<Shared>>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    shared.embed_requests.lock().expect("lock").push((headers, body.clone()));
+    let behavior = {
+        let next = shared.embed_script.lock().expect("lock").pop_front();
+        next.or_else(|| shared.embed_default.lock().expect("lock").clone())
+    };
+    match behavior {
+        Some(Behavior::Hang) => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            return StatusCode::GATEWAY_TIMEOUT.into_response();
+        }
+        Some(Behavior::Status { status, retry_after, code }) => {
+            return error_response(status, retry_after, code);
+        }
+        _ => {}
+    }
+    let inputs: Vec<String> = match &body["input"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) if !a.is_empty() && a.len() <= 2048 => {
+            match a.iter().map(|v| v.as_str().map(String::from)).collect::<Option<Vec<_>>>() {
+                Some(v) => v,
+                None => return invalid("'$.input' is invalid: expected strings"),
+            }
+        }
+        _ => return invalid("'$.input' is invalid"),
+    };
+    if inputs.iter().any(|s| s.is_empty()) {
+        return invalid("'$.input' is invalid: empty strings are not allowed");
+    }
+    let Some(model) = body["model"].as_str().map(String::from) else {
+        return invalid("you must provide a model parameter");
+    };
+    let base64 = match body["encoding_format"].as_str() {
+        None | Some("float") => false,
+        Some("base64") => true,
+        Some(_) => return invalid("'encoding_format' must be float or base64"),
+    };
+    let concepts = shared.concepts.lock().expect("lock").clone();
+    let tokens: usize = inputs.iter().map(|s| s.chars().count().div_ceil(2)).sum();
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let v = vector(text, &concepts);
+            let embedding = if base64 {
+                use base64::Engine;
+                let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+                json!(base64::engine::general_purpose::STANDARD.encode(bytes))
+            } else {
+                json!(v)
+            };
+            json!({"object": "embedding", "index": i, "embedding": embedding})
+        })
+        .collect();
+    Json(json!({
+        "object": "list",
+        "data": data,
+        "model": model,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }))
+    .into_response()
+}
+
+fn error_response(status: u16, retry_after: Option<u64>, code: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let kind = if status == StatusCode::TOO_MANY_REQUESTS { "requests" } else { "invalid_request_error" };
+    let mut res = (
+        status,
+        Json(json!({"error": {"message": format!("fake upstream says {status}: secret upstream detail"), "type": kind, "param": null, "code": code}})),
+    )
+        .into_response();
+    if let Some(s) = retry_after {
+        res.headers_mut().insert("retry-after", s.into());
+    }
+    res
 }

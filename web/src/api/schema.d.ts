@@ -1471,6 +1471,12 @@ export interface components {
         InvitationList: {
             invitations: components["schemas"]["Invitation"][];
         };
+        /**
+         * @description Which retrieval ranked the results: `lexical` (words), or `hybrid` (words and
+         *     embeddings, fused) when an embeddings model is configured and answered in time.
+         * @enum {string}
+         */
+        KbRetrieval: "lexical" | "hybrid";
         KeyList: {
             keys: components["schemas"]["KeyView"][];
         };
@@ -1641,7 +1647,8 @@ export interface components {
             category: string;
             /**
              * Format: float
-             * @description How much of the question the entry covers, 0 to 1.
+             * @description How well the entry answers the question, 0 to 1 (how much of the question it
+             *     covers or, with embeddings, how similar it is, whichever is higher).
              */
             confidence: number;
             /** @description Parts of the question found in the entry. */
@@ -1650,12 +1657,17 @@ export interface components {
             kb: string;
             question: string;
             question_en?: string | null;
-            /** Format: float */
+            /**
+             * Format: float
+             * @description For ordering only. Lexical: the re-ranking score; hybrid: the reciprocal
+             *     rank fusion score, 1 for an entry first in both rankings.
+             */
             score: number;
             source_url?: string | null;
         };
         SearchResults: {
             results: components["schemas"]["SearchHit"][];
+            retrieval: components["schemas"]["KbRetrieval"];
             /** Format: double */
             took_ms: number;
         };

@@ -185,6 +185,29 @@ pub struct KbConfig {
     pub min_confidence: f32,
     pub cache_ttl: Duration,
     pub cache_size: usize,
+    /// Dense retrieval, when `EMBEDDING_MODEL` is set.
+    pub embedding: Option<EmbeddingConfig>,
+}
+
+/// An OpenAI-compatible embeddings endpoint for the knowledge base.
+#[derive(Debug, Clone)]
+pub struct EmbeddingConfig {
+    pub model: String,
+    /// `EMBEDDING_BASE_URL`, else the chat model's (`OPENAI_BASE_URL`).
+    pub base_url: String,
+    /// `EMBEDDING_API_KEY`; else `OPENAI_API_KEY` when the embeddings go to the
+    /// chat model's server (the OpenAI key is never sent to another host).
+    pub api_key: Option<SecretString>,
+    /// One request (a batch of entries).
+    pub timeout: Duration,
+    /// A search waits this long for its query's vector, then answers lexically.
+    pub query_timeout: Duration,
+    /// Inputs per request.
+    pub batch: usize,
+    /// Cosine similarity that counts as confidence 0 …
+    pub similarity_floor: f32,
+    /// … and as confidence 1.
+    pub similarity_full: f32,
 }
 
 /// Accounts and tokens.
@@ -422,6 +445,7 @@ impl Config {
             min_confidence,
             cache_ttl: seconds(src, "KB_CACHE_TTL_SECONDS", 300)?,
             cache_size: src.parse("KB_CACHE_SIZE", 2048, "a number of queries")?,
+            embedding: embedding(src, &llm)?,
         };
         let chat = ChatConfig {
             history_token_budget: src.parse("CHAT_HISTORY_TOKEN_BUDGET", 6000, "a number of tokens")?,
@@ -809,6 +833,65 @@ fn llm(src: &Source) -> Result<LlmConfig, ConfigError> {
     })
 }
 
+/// `EMBEDDING_*`: off unless `EMBEDDING_MODEL` names a model. Every variable is
+/// read either way, so `check-config` lists them.
+fn embedding(src: &Source, llm: &LlmConfig) -> Result<Option<EmbeddingConfig>, ConfigError> {
+    let model = src.string("EMBEDDING_MODEL", "");
+    let base = src.opt_string("EMBEDDING_BASE_URL").filter(|b| !b.is_empty());
+    let key = src.secret("EMBEDDING_API_KEY");
+    let timeout = seconds(src, "EMBEDDING_TIMEOUT_SECONDS", 30)?;
+    let query_ms: u64 = src.parse("EMBEDDING_QUERY_TIMEOUT_MS", 2000, "a number of milliseconds")?;
+    if !(1..=60_000).contains(&query_ms) {
+        return Err(ConfigError::new("EMBEDDING_QUERY_TIMEOUT_MS", "must be from 1 to 60000"));
+    }
+    let batch: usize = src.parse("EMBEDDING_BATCH_SIZE", 128, "a number of inputs from 1 to 2048")?;
+    if !(1..=2048).contains(&batch) {
+        return Err(ConfigError::new("EMBEDDING_BATCH_SIZE", "must be from 1 to 2048"));
+    }
+    let floor: f32 = src.parse("EMBEDDING_SIMILARITY_FLOOR", 0.3, "a number from 0 to 1")?;
+    let full: f32 = src.parse("EMBEDDING_SIMILARITY_FULL", 0.8, "a number from 0 to 1")?;
+    if !(0.0..1.0).contains(&floor) {
+        return Err(ConfigError::new("EMBEDDING_SIMILARITY_FLOOR", "must be from 0 to below 1"));
+    }
+    if !(full > floor && full <= 1.0) {
+        return Err(ConfigError::new(
+            "EMBEDDING_SIMILARITY_FULL",
+            format!("must be above EMBEDDING_SIMILARITY_FLOOR ({floor}) and at most 1"),
+        ));
+    }
+    if model.is_empty() {
+        return Ok(None);
+    }
+    let primary = llm.upstreams.iter().find(|u| u.name == "primary");
+    let (base_url, api_key) = match (base, primary) {
+        (Some(b), primary) => {
+            let b = http_url("EMBEDDING_BASE_URL", &b)?;
+            // The chat model's key only goes to the chat model's server.
+            let same = primary.filter(|p| p.base_url == b);
+            (b, key.or_else(|| same.and_then(|p| p.api_key.clone())))
+        }
+        (None, Some(p)) => (p.base_url.clone(), key.or_else(|| p.api_key.clone())),
+        (None, None) if key.is_some() => (DEFAULT_OPENAI_BASE_URL.to_string(), key),
+        (None, None) => {
+            return Err(ConfigError::new(
+                "EMBEDDING_MODEL",
+                "needs a server: set EMBEDDING_BASE_URL (or OPENAI_BASE_URL), or an API key for OpenAI \
+                 (EMBEDDING_API_KEY or OPENAI_API_KEY)",
+            ))
+        }
+    };
+    Ok(Some(EmbeddingConfig {
+        model,
+        base_url,
+        api_key,
+        timeout,
+        query_timeout: Duration::from_millis(query_ms),
+        batch,
+        similarity_floor: floor,
+        similarity_full: full,
+    }))
+}
+
 fn parse_port(src: &Source, key: &'static str, default: u16) -> Result<u16, ConfigError> {
     let p: u16 = src.parse(key, default, "a port number 1-65535")?;
     if p == 0 {
@@ -978,6 +1061,40 @@ mod tests {
         assert_eq!(c.llm.upstreams.len(), 2);
         assert_eq!(c.llm.upstreams[1].model, "backup");
         assert!(!format!("{c:?}").contains("\"k\""));
+    }
+
+    #[test]
+    fn embeddings_are_off_by_default_and_borrow_the_chat_server() {
+        use secrecy::ExposeSecret;
+        assert!(parse(&[]).unwrap().kb.embedding.is_none());
+        assert!(parse(&[("OPENAI_API_KEY", "sk-chat")]).unwrap().kb.embedding.is_none(), "off unless a model is named");
+        let c = parse(&[("OPENAI_API_KEY", "sk-chat"), ("EMBEDDING_MODEL", "text-embedding-3-small")]).unwrap();
+        let e = c.kb.embedding.unwrap();
+        assert_eq!((e.model.as_str(), e.base_url.as_str()), ("text-embedding-3-small", "https://api.openai.com/v1"));
+        assert_eq!(e.api_key.unwrap().expose_secret(), "sk-chat");
+        assert_eq!((e.batch, e.query_timeout, e.timeout), (128, Duration::from_secs(2), Duration::from_secs(30)));
+        // Another server: the chat model's key stays home.
+        let c = parse(&[
+            ("OPENAI_API_KEY", "sk-chat"),
+            ("EMBEDDING_MODEL", "bge-m3"),
+            ("EMBEDDING_BASE_URL", "http://10.0.0.7:8080/v1/"),
+        ])
+        .unwrap();
+        let e = c.kb.embedding.unwrap();
+        assert_eq!(e.base_url, "http://10.0.0.7:8080/v1");
+        assert!(e.api_key.is_none());
+        let c = parse(&[("EMBEDDING_MODEL", "m"), ("EMBEDDING_API_KEY", "sk-emb")]).unwrap();
+        assert_eq!(c.kb.embedding.unwrap().base_url, "https://api.openai.com/v1");
+        assert!(c.resolved.iter().all(|r| !r.shown.contains("sk-emb")));
+        for (pairs, var) in [
+            (vec![("EMBEDDING_MODEL", "m")], "EMBEDDING_MODEL"),
+            (vec![("EMBEDDING_MODEL", "m"), ("EMBEDDING_BASE_URL", "ftp://x")], "EMBEDDING_BASE_URL"),
+            (vec![("EMBEDDING_BATCH_SIZE", "0")], "EMBEDDING_BATCH_SIZE"),
+            (vec![("EMBEDDING_QUERY_TIMEOUT_MS", "0")], "EMBEDDING_QUERY_TIMEOUT_MS"),
+            (vec![("EMBEDDING_SIMILARITY_FULL", "0.2")], "EMBEDDING_SIMILARITY_FULL"),
+        ] {
+            assert_eq!(parse(&pairs).unwrap_err().var, var, "{pairs:?}");
+        }
     }
 
     #[test]

@@ -211,7 +211,7 @@ impl LineChannel {
         };
         let reply = match out.ending {
             Ending::Completed { .. } if !out.answer.trim().is_empty() => {
-                let related = self.related(&text, &out.sources);
+                let related = self.related(&text, &out.sources).await;
                 messages::text_messages(&out.answer, &related)
             }
             _ => messages::text_messages(UNAVAILABLE, &[]),
@@ -220,7 +220,7 @@ impl LineChannel {
     }
 
     /// FAQ questions near the user's, other than the one the answer used.
-    fn related(&self, text: &str, sources: &serde_json::Value) -> Vec<Related> {
+    async fn related(&self, text: &str, sources: &serde_json::Value) -> Vec<Related> {
         let used: Vec<&str> =
             sources.as_array().map(|a| a.iter().filter_map(|s| s["id"].as_str()).collect()).unwrap_or_default();
         let assistants = self.inner.chat.assistants();
@@ -228,7 +228,7 @@ impl LineChannel {
         if assistant.knowledge_bases.is_empty() {
             return Vec::new();
         }
-        let Ok(found) = self.inner.kb.search(text, &assistant.knowledge_bases, 8) else { return Vec::new() };
+        let Ok(found) = self.inner.kb.search(text, &assistant.knowledge_bases, 8).await else { return Vec::new() };
         found
             .results
             .into_iter()

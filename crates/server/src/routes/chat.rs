@@ -199,28 +199,26 @@ fn meta_event(started: &TurnStarted) -> Event {
 pub fn sse_response(state: &AppState, owner_id: &str, started: TurnStarted, after: i64) -> Response {
     let meta = (after < started.started_seq).then(|| meta_event(&started));
     let conversation_id = started.conversation_id.clone();
-    let events = state
-        .chat
-        .subscribe(
-            owner_id.to_string(),
-            started.conversation_id.clone(),
-            started.message_id.clone(),
-            after.max(started.started_seq),
-        )
-        .filter_map(move |ev| {
-            let out = match ev {
-                Ok(ev) => sse_event(&ev, &conversation_id),
-                Err(e) => {
-                    tracing::error!(error = %e, "turn subscription failed");
-                    Some(
-                        Event::default()
-                            .event("error")
-                            .data(r#"{"code":"internal_error","message":"internal server error"}"#),
-                    )
-                }
-            };
-            futures::future::ready(out.map(Ok::<_, Infallible>))
-        });
+    let events = if after <= started.started_seq {
+        state.chat.follow(owner_id.to_string(), &started)
+    } else {
+        let (conversation, message) = (started.conversation_id.clone(), started.message_id.clone());
+        state.chat.subscribe(owner_id.to_string(), conversation, message, after)
+    };
+    let events = events.filter_map(move |ev| {
+        let out = match ev {
+            Ok(ev) => sse_event(&ev, &conversation_id),
+            Err(e) => {
+                tracing::error!(error = %e, "turn subscription failed");
+                Some(
+                    Event::default()
+                        .event("error")
+                        .data(r#"{"code":"internal_error","message":"internal server error"}"#),
+                )
+            }
+        };
+        futures::future::ready(out.map(Ok::<_, Infallible>))
+    });
     let stream = futures::stream::iter(meta.map(Ok)).chain(events);
     sse(stream)
 }

@@ -39,8 +39,11 @@ pub struct SearchHit {
     pub question: String,
     pub answer: String,
     pub category: String,
+    /// For ordering only. Lexical: the re-ranking score; hybrid: the reciprocal
+    /// rank fusion score, 1 for an entry first in both rankings.
     pub score: f32,
-    /// How much of the question the entry covers, 0 to 1.
+    /// How well the entry answers the question, 0 to 1 (how much of the question it
+    /// covers or, with embeddings, how similar it is, whichever is higher).
     pub confidence: f32,
     /// Parts of the question found in the entry.
     pub highlights: Vec<String>,
@@ -53,6 +56,25 @@ pub struct SearchHit {
 pub struct SearchResults {
     pub results: Vec<SearchHit>,
     pub took_ms: f64,
+    pub retrieval: KbRetrieval,
+}
+
+/// Which retrieval ranked the results: `lexical` (words), or `hybrid` (words and
+/// embeddings, fused) when an embeddings model is configured and answered in time.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum KbRetrieval {
+    Lexical,
+    Hybrid,
+}
+
+impl From<tenmon_kb::Retrieval> for KbRetrieval {
+    fn from(r: tenmon_kb::Retrieval) -> Self {
+        match r {
+            tenmon_kb::Retrieval::Lexical => KbRetrieval::Lexical,
+            tenmon_kb::Retrieval::Hybrid => KbRetrieval::Hybrid,
+        }
+    }
 }
 
 /// An entry.
@@ -258,7 +280,7 @@ pub async fn search(
     }
     let kbs: Vec<String> =
         p.kb.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
-    let res = state.kb.search(q, &kbs, limit as usize)?;
+    let res = state.kb.search(q, &kbs, limit as usize).await?;
     Ok(Json(SearchResults {
         results: res
             .results
@@ -278,6 +300,7 @@ pub async fn search(
             })
             .collect(),
         took_ms: (res.took_ms * 1000.0).round() / 1000.0,
+        retrieval: res.retrieval.into(),
     }))
 }
 

@@ -13,6 +13,7 @@ mod billing;
 mod browser;
 mod chat;
 mod cli;
+mod embeddings;
 mod errors;
 mod files;
 mod health;

@@ -9,6 +9,7 @@ on_every_backend!(
     append_projects_and_replay_rebuilds,
     second_writer_of_a_sequence_gets_conflict_and_nothing_changes,
     racing_appenders_of_one_sequence_one_wins,
+    concurrent_appends_land_and_a_conflict_spoils_only_its_own,
     list_is_paged_by_cursor_and_hides_deleted,
     ids_are_case_sensitive_and_sort_bytewise,
     every_ending_of_a_turn_projects,
@@ -126,6 +127,55 @@ async fn racing_appenders_of_one_sequence_one_wins(t: TestDb) {
     assert_eq!(t.store.messages("u1", "c1").await.unwrap().len(), 1);
     assert_eq!(t.store.conversation("u1", "c1").await.unwrap().unwrap().last_seq, 2);
     other.close().await;
+}
+
+/// Many turns appending at once (on SQLite they share a transaction: group commit):
+/// every append lands with its projection, and one that conflicts fails alone,
+/// leaving no trace of its events or its projection.
+async fn concurrent_appends_land_and_a_conflict_spoils_only_its_own(t: TestDb) {
+    t.store.append("taken", 1, &[created("u1", "first", 1)]).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let s = t.store.clone();
+        tasks.push(tokio::spawn(async move {
+            let id = format!("c{i}");
+            let mut events = vec![created("u1", &id, 10)];
+            events.push(ev(EventPayload::UserMessage { message_id: format!("u{i}"), content: format!("質問{i}") }, 11));
+            events.push(ev(EventPayload::AssistantStarted { message_id: format!("a{i}"), model: "gpt".into() }, 12));
+            s.append(&id, 1, &events).await
+        }));
+        if i == 30 {
+            let s = t.store.clone();
+            tasks.push(tokio::spawn(async move {
+                // Sequence 1 of "taken" exists: this whole append must fail.
+                let events = [
+                    created("u1", "second", 5),
+                    ev(EventPayload::UserMessage { message_id: "lost".into(), content: "x".into() }, 6),
+                ];
+                s.append("taken", 1, &events).await
+            }));
+        }
+    }
+    let mut conflicts = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(stored) => assert_eq!(stored.len(), 3),
+            Err(StoreError::Conflict { ref stream_id, seq: 1 }) if stream_id == "taken" => conflicts += 1,
+            Err(e) => panic!("{:?}: {e:?}", t.db),
+        }
+    }
+    assert_eq!(conflicts, 1);
+    for i in 0..60 {
+        let id = format!("c{i}");
+        let conv = t.store.conversation("u1", &id).await.unwrap().unwrap();
+        assert_eq!(conv.last_seq, 3, "{id}");
+        let messages = t.store.messages("u1", &id).await.unwrap();
+        assert_eq!(messages.len(), 2, "{id}");
+        assert_eq!(messages[0].content, format!("質問{i}"));
+    }
+    assert_eq!(t.store.read_stream("taken", 0, 100).await.unwrap().len(), 1);
+    assert_eq!(t.store.conversation("u1", "taken").await.unwrap().unwrap().title, "first");
+    assert!(t.store.message("u1", "lost").await.unwrap().is_none());
 }
 
 async fn list_is_paged_by_cursor_and_hides_deleted(t: TestDb) {

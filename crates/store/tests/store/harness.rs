@@ -80,7 +80,33 @@ pub async fn fresh(db: Db) -> TestDb {
     TestDb { db, store, url, _dir: dir }
 }
 
+/// A fresh PostgreSQL database owned by a role that is no superuser, so it cannot
+/// create the pgvector extension (as on a managed server where nobody enabled it).
+/// The store is opened but not migrated.
+pub async fn postgres_without_extensions() -> (TestDb, u16) {
+    let port = tokio::task::spawn_blocking(|| server(&POSTGRES, start_postgres)).await.unwrap();
+    let name = database_name();
+    admin_pg(port, &format!("CREATE ROLE {name} LOGIN NOSUPERUSER")).await.unwrap();
+    admin_pg(port, &format!("CREATE DATABASE {name} OWNER {name}")).await.unwrap();
+    let url = DatabaseUrl::parse(&format!("postgres://{name}@127.0.0.1:{port}/{name}")).unwrap();
+    let store = tenmon_store::open(&url, &PoolOptions { min: 0, max: 8, ssl: false }).await.unwrap();
+    (TestDb { db: Db::Postgres, store, url, _dir: None }, port)
+}
+
+/// Run SQL as the superuser in database `db` of the test PostgreSQL server.
+pub async fn superuser_pg(port: u16, db: &str, sql: &str) {
+    use sqlx::Connection;
+    let mut c = sqlx::PgConnection::connect(&format!("postgres://postgres@127.0.0.1:{port}/{db}")).await.unwrap();
+    sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+    c.close().await.unwrap();
+}
+
 impl TestDb {
+    /// The database's name (the last part of the URL).
+    pub fn name(&self) -> String {
+        self.url.expose().rsplit('/').next().unwrap().to_string()
+    }
+
     /// Another store on the same database (a second replica, a restart).
     pub async fn reopen(&self) -> Arc<dyn Store> {
         tenmon_store::open(&self.url, &PoolOptions { min: 0, max: 8, ssl: false }).await.unwrap()

@@ -45,3 +45,4 @@ mod kb;
 mod line;
 mod migrate;
 mod privacy;
+mod vectors;

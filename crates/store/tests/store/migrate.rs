@@ -12,6 +12,7 @@ async fn everything(s: &Arc<dyn Store>) {
     crate::privacy::two_people(s).await;
     s.kb_put_base(&crate::kb::base("mnp", 1)).await.unwrap();
     s.kb_put_entries(&[crate::kb::entry("e1", "mnp", 1), crate::kb::entry("e2", "mnp", 2)]).await.unwrap();
+    s.kb_put_vectors(&[crate::vectors::vector("e1", "emb", crate::vectors::random(1, 1536), 3)]).await.unwrap();
     s.put_setting("synonyms", "乗り換え,MNP", 3).await.unwrap();
     s.record_unanswered("default", "解約金", "解約金は？", 4).await.unwrap();
     s.line_claim_event("evt-line", 5).await.unwrap();
@@ -69,6 +70,10 @@ async fn round_trip_through_every_database_keeps_every_row() {
     assert!(back.store.data_key("c1").await.unwrap().is_some());
     assert_eq!(back.store.messages("u1", "c1").await.unwrap().len(), 2);
     assert_eq!(back.store.kb_entry("e2").await.unwrap().unwrap().answer.chars().count(), 14 * 3000);
+    let v = crate::vectors::random(1, 1536);
+    assert_eq!(back.store.kb_vectors("emb", true).await.unwrap()[0].vector, v, "vectors arrive bit for bit");
+    let near = pg.store.kb_nearest("emb", &v, &[], 1).await.unwrap().unwrap();
+    assert_eq!(near[0].0, "e1", "pgvector's column is filled for copied rows");
 
     // Run again: nothing to copy, nothing changes.
     let again = migrate_data(sqlite.store.as_ref(), pg.store.as_ref(), |_| {}).await.unwrap();

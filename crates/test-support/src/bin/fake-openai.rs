@@ -1,7 +1,8 @@
 //! The fake OpenAI server as a process, for the Python SDK tests, the browser tests
 //! and benchmarks: `fake-openai [ADDR] [--delay-ms N] [--answer TEXT]` prints its base
 //! URL on stdout, then serves until killed. Every completion streams TEXT (default: an
-//! MNP answer), one character group per chunk, N ms apart.
+//! MNP answer), one character group per chunk, N ms apart; `/v1/embeddings` answers
+//! with the fake's deterministic vectors (e.g. for `kb eval` with `EMBEDDING_MODEL`).
 
 use std::io::Write;
 use std::time::Duration;
