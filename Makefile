@@ -79,10 +79,12 @@ bench: venv
 	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build && \
 		TENMON_ARK_BIN=$(RELEASE_BIN) TENMON_FAKE_OPENAI_BIN=$(CARGO_TARGET_DIR)/release/fake-openai node bench/budget.mjs
 
-## Search quality of the knowledge base on the labelled set: hit@1, hit@3, MRR.
+## Search quality of the knowledge base: hit@1, hit@3, MRR on the tuned set and on the
+## held-out set (written without seeing the entries).
 eval:
 	cargo build --locked -p tenmon-ark
 	DATABASE_URL=sqlite::memory: LOG_LEVEL=warn $(DEBUG_BIN) kb eval --kb mnp bench/eval/mnp-queries.jsonl
+	DATABASE_URL=sqlite::memory: LOG_LEVEL=warn $(DEBUG_BIN) kb eval --kb mnp bench/eval/mnp-heldout.jsonl
 
 clean:
 	cargo clean

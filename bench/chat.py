@@ -151,7 +151,8 @@ async def hold_streams(base, token, n):
 
     async def limited():
         async with sem:
-            await one()
+            # A stream that never starts is counted as not opened, not waited for forever.
+            await asyncio.wait_for(one(), 120)
 
     await asyncio.gather(*(limited() for _ in range(n)), return_exceptions=True)
     return opened, writers

@@ -8,6 +8,9 @@ use tenmon_store::StoredEvent;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+/// Events a live turn's channel holds for a slow subscriber.
+const LIVE_CAPACITY: usize = 32;
+
 #[derive(Debug)]
 struct Live {
     tx: broadcast::Sender<StoredEvent>,
@@ -25,7 +28,10 @@ pub struct Hub {
 impl Hub {
     /// Register a turn; returns its sender and cancellation token.
     pub fn register(&self, message_id: &str) -> (broadcast::Sender<StoredEvent>, CancellationToken) {
-        let (tx, first) = broadcast::channel(256);
+        // A broadcast ring keeps its last values until overwritten, so its size is
+        // memory held by every running turn; a subscriber that falls this far behind
+        // reads the rest from the log.
+        let (tx, first) = broadcast::channel(LIVE_CAPACITY);
         let cancel = CancellationToken::new();
         if let Ok(mut live) = self.live.lock() {
             live.insert(message_id.to_string(), Live { tx: tx.clone(), cancel: cancel.clone(), first: Some(first) });

@@ -21,6 +21,14 @@ struct Fields {
     text: [Field; 6],
 }
 
+/// Most query tokens sent to the index.
+const MAX_QUERY_TERMS: usize = 24;
+
+/// A concept token: `c` and the group's number.
+fn is_concept(token: &str) -> bool {
+    token.strip_prefix('c').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// The in-memory index of the enabled entries.
 pub struct SearchIndex {
     fields: Fields,
@@ -119,9 +127,22 @@ impl SearchIndex {
         if terms.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
-        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for (text, weight) in terms {
-            for (field, (_, boost)) in self.fields.text.iter().zip(BOOSTS) {
+        // A long question has dozens of tokens, most of them particles and endings
+        // that weigh little: only the heaviest go to the index (the re-ranking still
+        // sees them all), which keeps long questions as fast as short ones.
+        let mut heaviest: Vec<(&String, f32)> = terms.iter().map(|(t, w)| (t, *w)).collect();
+        if heaviest.len() > MAX_QUERY_TERMS {
+            heaviest.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+            heaviest.truncate(MAX_QUERY_TERMS);
+        }
+        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(heaviest.len() * BOOSTS.len());
+        for (text, weight) in heaviest {
+            // Words are never in the concepts field (which holds only `c<group>`).
+            let concept = is_concept(text);
+            for (field, (name, boost)) in self.fields.text.iter().zip(BOOSTS) {
+                if name == "concepts" && !concept {
+                    continue;
+                }
                 let q = TermQuery::new(Term::from_field_text(*field, text), IndexRecordOption::WithFreqs);
                 should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost * weight))));
             }

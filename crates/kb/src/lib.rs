@@ -20,7 +20,7 @@ pub mod metrics;
 pub mod normalize;
 pub mod pack;
 mod query;
-pub mod romaji;
+mod romaji;
 mod synonyms;
 mod vectors;
 
@@ -868,6 +868,9 @@ fn uuid_like(now: i64) -> String {
 /// How much of the question the entry covers: each synonym group found in the
 /// question counts once (covered if the entry has any of its terms), every other
 /// token by its weight.
+/// Tokens this light (English stop words, lone hiragana) do not count for confidence.
+const STOP_WEIGHT: f32 = 0.2;
+
 fn confidence(tokens: &[normalize::Token], expansions: &[(&str, Vec<&str>)], haystack: &str) -> f32 {
     let mut total = 0.0f32;
     let mut covered = 0.0f32;
@@ -886,7 +889,9 @@ fn confidence(tokens: &[normalize::Token], expansions: &[(&str, Vec<&str>)], hay
         }
     }
     for (t, g) in tokens.iter().zip(grouped) {
-        if g {
+        // Stop words and lone kana say nothing about the topic: counted, they made
+        // an off-topic English question look half answered ("how is the weather").
+        if g || t.weight <= STOP_WEIGHT {
             continue;
         }
         total += t.weight;
@@ -917,14 +922,22 @@ fn highlights(q: &[char], target: &str) -> Vec<String> {
         let mut found = 0;
         // Only runs of letters and digits make a highlight.
         let run = q[i..].iter().take_while(|c| c.is_alphanumeric()).count();
-        for len in (2..=run.min(20)).rev() {
-            let piece: String = q[i..i + len].iter().collect();
-            if target.contains(&piece) {
-                if !out.contains(&piece) {
-                    out.push(piece);
-                }
-                found = len;
+        // Grow the piece while the target has it: a piece is in the target only if
+        // its prefixes are, so the first miss ends the search (trying the longest
+        // first searched the target up to 19 times per position).
+        let mut piece = String::new();
+        for len in 2..=run.min(20) {
+            piece.clear();
+            piece.extend(&q[i..i + len]);
+            if !target.contains(piece.as_str()) {
                 break;
+            }
+            found = len;
+        }
+        if found > 0 {
+            let piece: String = q[i..i + found].iter().collect();
+            if !out.contains(&piece) {
+                out.push(piece);
             }
         }
         i += found.max(1);

@@ -102,7 +102,7 @@ const EN_STOP: &[&str] = &[
     "my", "i", "me", "m", "s", "t", "d", "ll", "re", "ve", "don", "doesn", "didn", "isn", "can", "could", "would",
     "will", "should", "do", "does", "did", "have", "has", "had", "how", "what", "when", "where", "which", "who", "it",
     "its", "if", "and", "or", "with", "you", "your", "we", "our", "they", "them", "their", "at", "by", "this", "that",
-    "there", "so", "just", "any", "some",
+    "there", "so", "just", "any", "some", "mean", "means", "meaning", "please", "tell", "much", "many", "ok", "okay",
 ];
 
 /// English stems, so that "ports", "porting" and "ported" meet "port". Other text

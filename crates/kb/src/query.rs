@@ -9,7 +9,7 @@ use crate::synonyms::{match_form, MatchKind, Synonyms};
 use std::collections::HashMap;
 
 /// A synonym group found in the query weighs this many times its term's tokens.
-pub(crate) const CONCEPT_FACTOR: f32 = 2.0;
+const CONCEPT_FACTOR: f32 = 2.0;
 
 /// Tokens of the romaji's hiragana, against the query's own: "made" and "time" are
 /// English as well.
@@ -117,6 +117,7 @@ pub(crate) fn analyse<'s>(query: &str, norm: &str, synonyms: &'s Synonyms) -> An
     // Names set the scene; two of them (from one carrier to another) all the more.
     let names = matches.iter().filter(|m| m.name).count();
     let name_weight = if names >= 2 { TWO_NAMES_WEIGHT } else { NAME_WEIGHT };
+    let asking_form = asking.as_deref().map(match_form);
     for m in &matches {
         // More than the matched term's own tokens together: the curated dictionary
         // names what the question is about. A reading or a phrase in kana is worth the
@@ -127,7 +128,7 @@ pub(crate) fn analyse<'s>(query: &str, norm: &str, synonyms: &'s Synonyms) -> An
             MatchKind::Misspelt => MISSPELT_WEIGHT * weight_of(m.canonical),
         }
         .max(1.0);
-        if asking.as_deref().is_some_and(|a| !match_form(a).contains(m.hit)) {
+        if asking_form.as_deref().is_some_and(|a| !a.contains(m.hit)) {
             weight *= CONTEXT_WEIGHT;
         }
         if m.name {
@@ -190,76 +191,17 @@ mod tests {
         assert!(typo["c0"] > 0.0 && typo["c0"] < right["c0"]);
         assert!(typo.contains_key("番号"));
     }
-}
 
-#[cfg(test)]
-mod dbg_tmp {
-    use crate::*;
     #[test]
-    #[ignore]
-    fn dbg_terms() {
-        let s = crate::Synonyms::parse(crate::pack::SYNONYMS).unwrap();
-        let rows: Vec<tenmon_store::KbEntryRow> =
-            crate::import::parse(crate::pack::MNP_PACK.as_bytes(), crate::import::Format::Jsonl)
-                .unwrap()
-                .into_iter()
-                .map(|(_, e)| tenmon_store::KbEntryRow {
-                    id: e.id.unwrap_or_default(),
-                    kb_id: "mnp".into(),
-                    question: e.question,
-                    phrasings: e.phrasings,
-                    answer: e.answer,
-                    keywords: e.keywords,
-                    category: e.category,
-                    source_url: e.source_url,
-                    question_en: e.question_en,
-                    answer_en: e.answer_en,
-                    enabled: true,
-                    version: 1,
-                    created_at_ms: 0,
-                    updated_at_ms: 0,
-                })
-                .collect();
-        let mut index = SearchIndex::new().unwrap();
-        index.rebuild(rows.iter(), &|e| concepts_of(&s, e)).unwrap();
-        let entries: HashMap<String, Indexed> =
-            rows.into_iter().map(|e| (e.id.clone(), Indexed::new(e, &s, false))).collect();
-        for q in std::env::var("Q").unwrap().split('|') {
-            let norm = crate::normalize::normalize(q).split_whitespace().collect::<Vec<_>>().join(" ");
-            let a = super::analyse(q, &norm, &s);
-            let mut t: Vec<_> = a.terms.iter().collect();
-            t.sort_by(|a, b| b.1.total_cmp(a.1));
-            println!("{q}: {t:?}\n  exp {:?}", a.expansions.iter().map(|e| e.0).collect::<Vec<_>>());
-            let hits = index.search(&a.terms, &[], 20).unwrap();
-            let best = hits[0].score;
-            let qs = token_set(a.terms.iter().map(|(t, w)| (t.as_str(), *w)));
-            let subject = intent::definition_subject(q).map(|x| subject_weights(&x, &s));
-            println!("  subject {:?}", intent::definition_subject(q));
-            let mut rows: Vec<(f32, String)> = hits
-                .iter()
-                .map(|h| {
-                    let e = &entries[&h.id];
-                    let bm = BM25_SHARE * h.score / best;
-                    let sim = (1.0 - BM25_SHARE) * question_similarity(&qs, e);
-                    let def = subject.as_ref().map(|x| DEFINITION_WEIGHT * best_dice(x, &e.defines)).unwrap_or(0.0);
-                    (
-                        bm + sim + def,
-                        format!(
-                            "{} tot {:.3} bm {:.3} sim {:.3} def {:.3} {}",
-                            h.id,
-                            bm + sim + def,
-                            bm,
-                            sim,
-                            def,
-                            e.row.question
-                        ),
-                    )
-                })
-                .collect();
-            rows.sort_by(|a, b| b.0.total_cmp(&a.0));
-            for r in rows.iter().take(6) {
-                println!("    {}", r.1);
-            }
-        }
+    fn the_sentence_that_asks_outweighs_the_situation_and_named_carriers() {
+        let s = Synonyms::parse("@docomo,ドコモ\n@au,エーユー\n手順,流れ,何から\n解約金,違約金\n").unwrap();
+        let q = "ドコモからauに移ります。何から始めればいい？";
+        let t = analyse(q, &normalize(q), &s).terms;
+        assert!(t["始め"] > t["移り"], "{t:?}");
+        assert!(t["c2"] > t["c0"] && t["c0"] == t["c1"], "{t:?}");
+        let one = analyse("ドコモの解約金", &normalize("ドコモの解約金"), &s).terms;
+        let two = analyse("ドコモからauで解約金", &normalize("ドコモからauで解約金"), &s).terms;
+        assert!(one["c0"] < one["c3"], "a name weighs less than what is asked: {one:?}");
+        assert!(two["c0"] < one["c0"], "two names less still");
     }
 }

@@ -263,7 +263,8 @@ pub fn transliterate_query(norm: &str) -> Option<String> {
     let mut in_run = false;
     for (word, kana) in words {
         let romaji = kana.is_some();
-        if !out.is_empty() && !(in_run && romaji) {
+        let joined = in_run && romaji;
+        if !out.is_empty() && !joined {
             out.push(' ');
         }
         out.push_str(kana.as_deref().unwrap_or(word));

@@ -29,6 +29,9 @@ struct Term {
     hiragana: bool,
 }
 
+/// Where a term may start: (group, term, the anchor's offset in the term).
+type Anchor = (usize, usize, usize);
+
 /// Parsed groups.
 #[derive(Debug, Clone, Default)]
 pub struct Synonyms {
@@ -47,7 +50,7 @@ pub struct Synonyms {
     /// The first and the last two characters of the terms a wrong kanji is looked
     /// for in, with (group, term, offset): one wrong kanji leaves one of the two
     /// intact, so only windows that start or end like a term are compared.
-    anchors: HashMap<(char, char), Vec<(usize, usize, usize)>>,
+    anchors: HashMap<(char, char), Vec<Anchor>>,
     /// The Latin terms two swapped letters are looked for in: (group, term).
     latin: Vec<(usize, usize)>,
     /// The text they were parsed from, for display and export.
@@ -117,8 +120,9 @@ pub fn match_form(normalized: &str) -> String {
 /// in "because", "port" not in "support").
 fn on_word_boundaries(text: &str, start: usize, end: usize) -> bool {
     let latin = |s: Option<char>| s.is_some_and(is_latin);
-    !(latin(text[..start].chars().next_back()) && latin(text[start..end].chars().next()))
-        && !(latin(text[end..].chars().next()) && latin(text[start..end].chars().next_back()))
+    let glued_before = latin(text[..start].chars().next_back()) && latin(text[start..end].chars().next());
+    let glued_after = latin(text[end..].chars().next()) && latin(text[start..end].chars().next_back());
+    !glued_before && !glued_after
 }
 
 /// Shortest term written in hiragana that is looked for: two kana occur inside too
@@ -234,7 +238,7 @@ impl Synonyms {
                 .collect();
             let automaton = AhoCorasick::new(terms.iter().map(|&(g, t)| groups[g][t].text.as_str()))
                 .map_err(|e| vec![format!("the dictionary is too large: {e}")])?;
-            let mut anchors: HashMap<(char, char), Vec<(usize, usize, usize)>> = HashMap::new();
+            let mut anchors: HashMap<(char, char), Vec<Anchor>> = HashMap::new();
             let mut latin = Vec::new();
             for (g, group) in groups.iter().enumerate() {
                 for (t, term) in group.iter().enumerate() {

@@ -55,7 +55,10 @@ impl SqliteStore {
             // Deleted content is overwritten, not left in free pages (erasure, retention).
             .pragma("secure_delete", "ON");
         let in_memory = path.is_none();
+        // No ping before each use: the database is in this process, and sqlx's ping
+        // is one more round trip to the connection's thread per query.
         let writer = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .min_connections(1)
             .max_connections(1)
             .idle_timeout(None)
@@ -70,6 +73,7 @@ impl SqliteStore {
             return Ok(Self { pool: writer.clone(), writer, appender, file });
         }
         let pool = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             // An in-memory database lives in one connection; never recycle it.
             .min_connections(if in_memory { 1 } else { pool.min })
             .max_connections(if in_memory { 1 } else { pool.max.max(1) })

@@ -2,8 +2,6 @@
 //! cannot, failures and slowness fall back to lexical results, writes never fail for
 //! the model's sake, unchanged entries are not embedded again, stale vectors are not
 //! used, and the backfill catches up.
-#![allow(clippy::unwrap_used, reason = "tests")]
-#![allow(clippy::disallowed_methods, reason = "the test runs the backfill loop on a bare task")]
 
 use async_trait::async_trait;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

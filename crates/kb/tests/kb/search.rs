@@ -1,6 +1,5 @@
 //! The search on the shipped MNP pack: quality on the labelled set, edits searchable
 //! at once, import all-or-nothing.
-#![allow(clippy::unwrap_used, reason = "tests")]
 
 use std::sync::Arc;
 use tenmon_kb::{EntryInput, Format, KbError, KbSettings, KnowledgeBase};
@@ -18,7 +17,7 @@ async fn kb() -> (KnowledgeBase, Arc<dyn Store>, tempfile::TempDir) {
 async fn the_labelled_set_scores_well() {
     let (kb, _, _dir) = kb().await;
     assert!(kb.indexed() >= 60);
-    let set = include_str!("../../../bench/eval/mnp-queries.jsonl");
+    let set = include_str!("../../../../bench/eval/mnp-queries.jsonl");
     let report = tenmon_kb::eval::evaluate(&kb, set, &["mnp".into()]).await.unwrap();
     for m in &report.misses {
         println!("miss: {} expected {:?} got {:?}", m.query, m.expected, m.got);
@@ -108,13 +107,72 @@ fn encoding_rs_free(s: &str) -> Vec<u8> {
 #[tokio::test]
 async fn unrelated_questions_have_low_confidence() {
     let (kb, _, _dir) = kb().await;
-    for q in ["今日の天気は？", "ピザを注文したい", "おすすめのラーメン屋を教えて"] {
+    // English stop words do not count as covered: the French one scored 0.29 before.
+    for q in ["今日の天気は？", "ピザを注文したい", "おすすめのラーメン屋を教えて", "What is the capital of France?"]
+    {
         let top = kb.search(q, &["mnp".into()], 1).await.unwrap().results;
         let conf = top.first().map(|r| r.confidence).unwrap_or(0.0);
         assert!(conf < kb.settings().min_confidence, "{q}: {conf}");
     }
-    for q in ["予約番号の有効期限は？", "ワンストップ方式とは", "SIMロック解除は無料？"] {
+    for q in ["予約番号の有効期限は？", "ワンストップ方式とは", "SIMロック解除は無料？", "What does MNP mean?"]
+    {
         let top = kb.search(q, &["mnp".into()], 1).await.unwrap().results;
         assert!(top[0].confidence >= kb.settings().min_confidence, "{q}: {}", top[0].confidence);
     }
+}
+
+/// The way customers type, one kind at a time: romaji, all hiragana, a wrong kanji or
+/// swapped letters, English, a situation before the question. None of these queries
+/// is in an evaluation set.
+#[tokio::test]
+async fn questions_find_their_entry_however_they_are_typed() {
+    let (kb, _, _dir) = kb().await;
+    let cases: &[(&str, &[&str])] = &[
+        // Romaji: Hepburn, long vowels, small tsu, n before a consonant.
+        ("wansutoppu houshiki toha", &["mnp-020"]),
+        ("kaiyakukin kakaru?", &["mnp-032"]),
+        ("tenshutsu tesuuryou ikura", &["mnp-029", "mnp-030"]),
+        ("mnp no uketsuke jikan", &["mnp-066"]),
+        // All hiragana: readings in the synonym dictionary, long vowels folded.
+        ("めいぎへんこう ひつよう？", &["mnp-041", "mnp-042"]),
+        ("しむろっくかいじょ むりょう？", &["mnp-055"]),
+        ("きゃりあめーる もちはこび りょうきん", &["mnp-061"]),
+        ("のりかえ てすうりょー", &["mnp-029"]),
+        // One wrong kanji in a compound.
+        ("予約番合の有効期現", &["mnp-014"]),
+        ("本人確認書累 なにが使える", &["mnp-040"]),
+        ("シムロック解除 必用？", &["mnp-054"]),
+        // English: stems and English synonyms.
+        ("Can I extend the reservation number?", &["mnp-015"]),
+        ("Is SIM unlocking free?", &["mnp-055"]),
+        ("Will my family discount end if I leave?", &["mnp-064"]),
+        // A situation, carriers named in passing, then the question.
+        ("ドコモからソフトバンクに移る予定です。予約番号はどのくらいもちますか？", &["mnp-014"]),
+        ("楽天モバイルからauに戻りたいのですが、解約金はかかりますか", &["mnp-032"]),
+        // A bare topic asks what it is.
+        ("キャリアメール持ち運び", &["mnp-060"]),
+        // Entries added for real questions.
+        ("土日でも開通できる？", &["mnp-072"]),
+        ("切り替えが終わらない", &["mnp-071"]),
+        ("デビットカード使える？", &["mnp-043"]),
+    ];
+    let mut wrong = Vec::new();
+    for (q, expected) in cases {
+        let top = kb.search(q, &["mnp".into()], 3).await.unwrap().results;
+        if top.first().is_none_or(|r| !expected.contains(&r.id.as_str())) {
+            wrong.push(format!("{q}: got {:?}", top.iter().map(|r| &r.id).collect::<Vec<_>>()));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+#[tokio::test]
+async fn the_held_out_set_scores_well() {
+    // Written without seeing the entries; a diagnostic, not a set to tune on.
+    let (kb, _, _dir) = kb().await;
+    let set = include_str!("../../../../bench/eval/mnp-heldout.jsonl");
+    let report = tenmon_kb::eval::evaluate(&kb, set, &["mnp".into()]).await.unwrap();
+    println!("hit@1 {:.3} hit@3 {:.3} mrr {:.3} over {}", report.hit_at_1, report.hit_at_3, report.mrr, report.queries);
+    assert!(report.hit_at_1 >= 0.90, "hit@1 {:.3} (0.774 before issue #5, 0.918 after)", report.hit_at_1);
+    assert!(report.hit_at_3 >= 0.95, "hit@3 {:.3}", report.hit_at_3);
 }
