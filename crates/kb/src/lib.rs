@@ -21,6 +21,7 @@ pub mod normalize;
 pub mod pack;
 mod query;
 mod romaji;
+pub mod shared;
 mod synonyms;
 mod vectors;
 
@@ -28,6 +29,7 @@ pub use dense::{DenseSettings, EmbedError, Embedder, Retrieval};
 pub use import::{Format, RowError};
 pub use index::{SearchIndex, BOOSTS};
 pub use metrics::KbMetrics;
+pub use shared::SharedCache;
 pub use synonyms::Synonyms;
 
 use lru::LruCache;
@@ -147,7 +149,7 @@ impl EntryInput {
 }
 
 /// One search result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SearchResult {
     pub id: String,
     pub kb: String,
@@ -196,6 +198,10 @@ struct Inner {
     /// Dense retrieval, when an embeddings model is configured.
     dense: Option<vectors::Dense>,
     metrics: KbMetrics,
+    /// The replicas' shared results cache (Redis), when there is one.
+    shared: std::sync::OnceLock<Arc<dyn SharedCache>>,
+    /// What the results depend on ([`shared::fingerprint`]): the shared cache's keys.
+    fingerprint: AtomicU64,
 }
 
 /// The knowledge-base service. Cheap to clone.
@@ -254,8 +260,25 @@ impl KnowledgeBase {
                 changed: tokio::sync::broadcast::channel(16).0,
                 dense,
                 metrics: KbMetrics::default(),
+                shared: std::sync::OnceLock::new(),
+                fingerprint: AtomicU64::new(0),
             }),
         })
+        .inspect(Self::refresh_fingerprint)
+    }
+
+    /// Share search results with the other replicas through `cache` (set once).
+    pub fn set_shared_cache(&self, cache: Arc<dyn SharedCache>) {
+        let _ = self.inner.shared.set(cache);
+    }
+
+    fn refresh_fingerprint(&self) {
+        let synonyms = self.synonyms_text();
+        if let Ok(entries) = self.inner.entries.read() {
+            let rows =
+                entries.values().map(|e| (e.row.id.as_str(), e.row.kb_id.as_str(), e.row.version, e.row.enabled));
+            self.inner.fingerprint.store(shared::fingerprint(rows, &synonyms), Ordering::SeqCst);
+        }
     }
 
     /// The metrics, to register with the app's registry.
@@ -269,6 +292,7 @@ impl KnowledgeBase {
     }
 
     fn edited(&self) {
+        self.refresh_fingerprint();
         self.invalidate();
         let _ = self.inner.changed.send(());
     }
@@ -299,6 +323,7 @@ impl KnowledgeBase {
             *i = index;
             *s = synonyms;
         }
+        self.refresh_fingerprint();
         self.clear_cache();
         Ok(n)
     }
@@ -327,6 +352,29 @@ impl KnowledgeBase {
             let (at, g, hit) = cache.get(&key)?;
             (*g == gen && at.elapsed() < self.inner.settings.cache_ttl).then(|| hit.clone())
         });
+        // Only hybrid results are shared: a lexical search costs about what a Redis
+        // round trip does, an embedded one an upstream call.
+        let shared = self.inner.shared.get().filter(|_| aim == Retrieval::Hybrid).map(|cache| {
+            let fingerprint = self.inner.fingerprint.load(Ordering::SeqCst);
+            (cache, shared::key(fingerprint, aim.as_str(), &norm, &kbs, limit))
+        });
+        let cached = match (cached, &shared) {
+            (Some(hit), _) => Some(hit),
+            (None, Some((cache, shared_key))) => {
+                let hit =
+                    cache.get(shared_key).await.and_then(|b| serde_json::from_slice::<Vec<SearchResult>>(&b).ok());
+                let outcome = if hit.is_some() { "hit" } else { "miss" };
+                self.inner.metrics.shared_cache.get_or_create(&metrics::OutcomeLabel { outcome }).inc();
+                hit.map(|results| {
+                    let results = Arc::new(results);
+                    if let Ok(mut cache) = self.inner.cache.lock() {
+                        cache.put(key.clone(), (Instant::now(), gen, results.clone()));
+                    }
+                    results
+                })
+            }
+            (None, None) => None,
+        };
         let (results, retrieval) = match cached {
             Some(hit) => (hit, aim),
             None => {
@@ -340,6 +388,9 @@ impl KnowledgeBase {
                 if retrieval == aim {
                     if let Ok(mut cache) = self.inner.cache.lock() {
                         cache.put(key, (Instant::now(), gen, results.clone()));
+                    }
+                    if let (Some((cache, shared_key)), Ok(bytes)) = (&shared, serde_json::to_vec(results.as_ref())) {
+                        cache.put(shared_key, bytes, self.inner.settings.cache_ttl).await;
                     }
                 }
                 (results, retrieval)

@@ -22,6 +22,12 @@ pub struct EmbeddingLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    /// `hit` or `miss` (a miss includes an unavailable cache).
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PurposeLabel {
     pub purpose: &'static str,
 }
@@ -39,6 +45,8 @@ pub struct KbMetrics {
     pub embedding_requests: Family<EmbeddingLabels, Counter>,
     /// `kb_embedding_duration_seconds{purpose}`.
     pub embedding_duration: Family<PurposeLabel, Histogram, fn() -> Histogram>,
+    /// `kb_shared_cache_lookups_total{outcome}`: the replicas' shared cache (Redis).
+    pub shared_cache: Family<OutcomeLabel, Counter>,
 }
 
 impl Default for KbMetrics {
@@ -47,6 +55,7 @@ impl Default for KbMetrics {
             searches: Family::default(),
             embedding_requests: Family::default(),
             embedding_duration: Family::new_with_constructor(seconds_histogram),
+            shared_cache: Family::default(),
         }
     }
 }
@@ -67,6 +76,11 @@ impl KbMetrics {
             "kb_embedding_duration_seconds",
             "Duration of calls to the embeddings model by purpose",
             self.embedding_duration.clone(),
+        );
+        registry.register(
+            "kb_shared_cache_lookups",
+            "Lookups in the replicas' shared search cache (Redis) after a local miss, by outcome",
+            self.shared_cache.clone(),
         );
     }
 }

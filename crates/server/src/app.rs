@@ -172,6 +172,7 @@ impl AppState {
         if let Some(r) = &redis {
             r.start(&tasks, shutdown.clone());
             share_kb_edits(r, &kb, &tasks, &shutdown);
+            kb.set_shared_cache(r.clone());
         }
         AppState(Arc::new(App {
             redis,

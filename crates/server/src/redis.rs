@@ -307,3 +307,29 @@ impl Redis {
         self.notices.subscribe()
     }
 }
+
+/// The knowledge base's shared search cache: one replica's (embedded) search serves
+/// the same question on the others. While Redis is away `run` fails at once, so a
+/// search is only as slow as searching.
+#[async_trait::async_trait]
+impl tenmon_kb::SharedCache for Redis {
+    async fn get(&self, key: &str) -> Option<Vec<u8>> {
+        let key = key.to_string();
+        self.run(|mut c| async move { redis::cmd("GET").arg(key).query_async::<Option<Vec<u8>>>(&mut c).await })
+            .await
+            .ok()
+            .flatten()
+    }
+
+    async fn put(&self, key: &str, value: Vec<u8>, ttl: Duration) {
+        let (key, ms) = (key.to_string(), ttl.as_millis().max(1) as u64);
+        let stored = self
+            .run(|mut c| async move {
+                redis::cmd("SET").arg(key).arg(value).arg("PX").arg(ms).query_async::<()>(&mut c).await
+            })
+            .await;
+        if let Err(e) = stored {
+            tracing::debug!(error = %e, "search result not shared");
+        }
+    }
+}

@@ -8,12 +8,12 @@ use std::time::Duration;
 use tenmon_ark::config::{Config, EmbeddingConfig};
 use tenmon_test_support::{Behavior, FakeOpenAi};
 
-const KEY: &str = "op-key-0123456789abcdef";
+pub(crate) const KEY: &str = "op-key-0123456789abcdef";
 /// Shares no character with the entry below, only the fake model's concept.
-const DOG_QUERY: &str = "わんこ連れてっていい？";
+pub(crate) const DOG_QUERY: &str = "わんこ連れてっていい？";
 const CAR_QUERY: &str = "車で行っても大丈夫？";
 
-fn setup(c: &mut Config, fake: &FakeOpenAi) {
+pub(crate) fn setup(c: &mut Config, fake: &FakeOpenAi) {
     c.chat.api_key_hashes = vec![tenmon_ark::auth::hash_token(KEY)];
     use_fakes(c, &[fake]);
     c.kb.embedding = Some(EmbeddingConfig {
@@ -33,18 +33,18 @@ async fn start(fake: &FakeOpenAi) -> TestApp {
     TestApp::spawn_with(|c| setup(c, fake)).await
 }
 
-fn pet_entry() -> serde_json::Value {
+pub(crate) fn pet_entry() -> serde_json::Value {
     json!({"id": "pet-1", "question": "ペットと一緒に入店できますか", "phrasings": ["ペット同伴"],
            "answer": "盲導犬と介助犬のみ同伴いただけます。", "category": "店舗"})
 }
 
-async fn search(app: &TestApp, q: &str) -> serde_json::Value {
+pub(crate) async fn search(app: &TestApp, q: &str) -> serde_json::Value {
     let res = app.client.get(app.url("/api/kb/search")).query(&[("q", q), ("limit", "5")]).send().await.unwrap();
     assert_eq!(res.status(), 200);
     res.json().await.unwrap()
 }
 
-fn ids(body: &serde_json::Value) -> Vec<&str> {
+pub(crate) fn ids(body: &serde_json::Value) -> Vec<&str> {
     body["results"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect()
 }
 

@@ -1,6 +1,7 @@
 //! Several replicas sharing Redis (a real `redis-server` on a random loopback port,
-//! started here): one rate limit for all, the retention job on one replica, and
-//! Redis killed and restarted mid-test: degraded, local limits, then recovery.
+//! started here): one rate limit for all, the retention job on one replica, search
+//! results shared, and Redis killed and restarted mid-test: degraded, local limits,
+//! searches bypassing the cache, then recovery.
 
 use crate::helpers::TestApp;
 use std::process::{Child, Command, Stdio};
@@ -226,4 +227,79 @@ async fn a_knowledge_base_edit_on_one_replica_is_searchable_on_the_other() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(gone, "replica B still finds the deleted entry");
+}
+
+/// One replica's hybrid search serves the other from Redis: the question is embedded
+/// once for both. An edit changes every key (the other replica's reload computes the
+/// same content fingerprint); with Redis gone, searches still answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_share_search_results_through_redis() {
+    use crate::embeddings::{ids, pet_entry, search, setup, DOG_QUERY, KEY};
+    use tenmon_test_support::{Behavior, FakeOpenAi};
+    let fake = FakeOpenAi::start_with(Behavior::reply("ok")).await;
+    fake.set_concepts(&[&["わんこ", "ペット"]]);
+    let mut redis = RedisServer::start();
+    let cfg = redis.config();
+    let a = TestApp::spawn_with(|c| {
+        setup(c, &fake);
+        c.redis = Some(cfg.clone());
+    })
+    .await;
+    let shared = tenmon_store::DatabaseUrl::parse(&format!("sqlite://{}", a.db_path().display())).unwrap();
+    let b = TestApp::spawn_with(|c| {
+        setup(c, &fake);
+        c.redis = Some(cfg.clone());
+        c.database.url = shared;
+    })
+    .await;
+    redis_health(&a, "ok").await;
+    redis_health(&b, "ok").await;
+    let res = a.post_json("/api/kb/bases/mnp/entries", KEY, pet_entry()).await;
+    assert_eq!(res.status(), 201);
+    // B has reloaded when it finds the entry by its own words.
+    let mut reloaded = false;
+    for _ in 0..100 {
+        if ids(&search(&b, "ペット同伴").await).contains(&"pet-1") {
+            reloaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(reloaded, "replica B never reloaded");
+    let embedded = |fake: &FakeOpenAi| {
+        fake.embedding_requests().iter().filter(|r| r["input"] == serde_json::json!([DOG_QUERY])).count()
+    };
+    assert_eq!(embedded(&fake), 0);
+
+    let on_a = search(&a, DOG_QUERY).await;
+    assert_eq!(on_a["retrieval"], "hybrid", "{on_a}");
+    assert_eq!(ids(&on_a)[0], "pet-1", "{on_a}");
+    assert_eq!(embedded(&fake), 1);
+    let on_b = search(&b, DOG_QUERY).await;
+    assert_eq!(on_b["results"], on_a["results"], "B answers with A's results");
+    assert_eq!(on_b["retrieval"], "hybrid");
+    assert_eq!(embedded(&fake), 1, "B did not embed the question again");
+    let metrics = b.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains(r#"kb_shared_cache_lookups_total{outcome="hit"} 1"#), "{metrics}");
+
+    // An edit on A: once B has reloaded, its cached (shared) answer is not served.
+    let mut edited = pet_entry();
+    edited["answer"] = serde_json::json!("小型犬はキャリーに入れてご入店いただけます。");
+    let res = a.post_json("/api/kb/bases/mnp/entries", KEY, edited).await;
+    assert!(res.status().is_success(), "{:?}", res.text().await);
+    let mut fresh = false;
+    for _ in 0..100 {
+        let r = search(&b, DOG_QUERY).await;
+        if r["results"][0]["answer"].as_str().unwrap_or("").contains("キャリー") {
+            fresh = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(fresh, "replica B kept serving the answer from before the edit");
+
+    redis.kill();
+    redis_health(&b, "degraded").await;
+    let without = search(&b, "わんこと一緒に入れますか").await;
+    assert_eq!(ids(&without)[0], "pet-1", "searches go on without the cache: {without}");
 }
