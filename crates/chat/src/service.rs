@@ -134,19 +134,17 @@ fn title_from(message: &str) -> String {
 
 impl ChatService {
     /// Mask the message (when masking is on): returns the masked text and the vault
-    /// with the original, numbered after the placeholders already in the conversation.
-    async fn mask_message(
+    /// with the original, numbered after the placeholders already in the conversation
+    /// (`prior`, its messages so far).
+    fn mask_message(
         &self,
         input: &TurnInput,
+        prior: &[MessageRow],
         message: String,
-    ) -> Result<(String, Option<(Vault, String)>), ChatError> {
+    ) -> (String, Option<(Vault, String)>) {
         if !self.inner.settings.mask {
-            return Ok((message, None));
+            return (message, None);
         }
-        let prior = match &input.conversation_id {
-            Some(id) => self.inner.store.messages(&input.owner_id, id).await?,
-            None => Vec::new(),
-        };
         // The conversation's vault from its last turn here knows the originals behind
         // earlier placeholders (the log keeps only the placeholders).
         let known = input.conversation_id.as_deref().and_then(|c| self.vault(c));
@@ -155,11 +153,11 @@ impl ChatService {
             None => Vault::continue_after(prior.iter().map(|m| m.content.as_str())),
         };
         // Originals in earlier messages (STORE_PERSONAL_DATA) get their numbers first.
-        for m in &prior {
+        for m in prior {
             Masker::shared().mask(&m.content, &mut vault);
         }
         let masked = Masker::shared().mask(&message, &mut vault);
-        Ok((masked, Some((vault, message))))
+        (masked, Some((vault, message)))
     }
 
     fn keep_vault(&self, conversation_id: &str, vault: Arc<Vault>) {
@@ -282,7 +280,13 @@ impl ChatService {
         let store = &self.inner.store;
         // Personal data is masked before anything below sees it (search, the
         // unanswered log, the title, the model); the vault maps it back.
-        let (message, vault) = self.mask_message(&input, message).await?;
+        // The conversation's messages so far, read once: they number the placeholders
+        // and, with this message, are the history sent to the model.
+        let mut history = match &input.conversation_id {
+            Some(id) => store.messages(&input.owner_id, id).await?,
+            None => Vec::new(),
+        };
+        let (message, vault) = self.mask_message(&input, &history, message);
         let stored_message = match &vault {
             Some((_, original)) if self.inner.settings.store_personal_data => original.clone(),
             _ => message.clone(),
@@ -365,23 +369,20 @@ impl ChatService {
 
         let user_message_id = new_id();
         let message_id = new_id();
-        // A new conversation's history is this message: no need to read it back.
-        let fresh_history = input.conversation_id.is_none().then(|| {
-            vec![MessageRow {
-                id: user_message_id.clone(),
-                conversation_id: conversation_id.clone(),
-                seq: next + payloads.len() as i64,
-                role: "user".into(),
-                content: stored_message.clone(),
-                status: MessageStatus::Complete,
-                model: None,
-                finish_reason: None,
-                usage: None,
-                latency_ms: None,
-                sources: None,
-                created_at_ms: now,
-                updated_at_ms: now,
-            }]
+        history.push(MessageRow {
+            id: user_message_id.clone(),
+            conversation_id: conversation_id.clone(),
+            seq: next + payloads.len() as i64,
+            role: "user".into(),
+            content: stored_message.clone(),
+            status: MessageStatus::Complete,
+            model: None,
+            finish_reason: None,
+            usage: None,
+            latency_ms: None,
+            sources: None,
+            created_at_ms: now,
+            updated_at_ms: now,
         });
         payloads.push(EventPayload::UserMessage { message_id: user_message_id.clone(), content: stored_message });
         payloads.push(EventPayload::AssistantStarted { message_id: message_id.clone(), model: model.clone() });
@@ -421,10 +422,6 @@ impl ChatService {
             }
         }
 
-        let mut history = match fresh_history {
-            Some(h) => h,
-            None => store.messages(&input.owner_id, &conversation_id).await?,
-        };
         let mut documents = crate::context::prompt_block(&attachments, crate::context::CONTEXT_CHARS);
         if let Some(vault) = &vault {
             // Masked storage: a no-op; original storage: masked here, consistently.

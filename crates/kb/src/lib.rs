@@ -264,15 +264,19 @@ impl KnowledgeBase {
                 fingerprint: AtomicU64::new(0),
             }),
         })
-        .inspect(Self::refresh_fingerprint)
     }
 
     /// Share search results with the other replicas through `cache` (set once).
     pub fn set_shared_cache(&self, cache: Arc<dyn SharedCache>) {
         let _ = self.inner.shared.set(cache);
+        self.refresh_fingerprint();
     }
 
+    /// Only the shared cache's keys use the fingerprint: without one, edits skip it.
     fn refresh_fingerprint(&self) {
+        if self.inner.shared.get().is_none() {
+            return;
+        }
         let synonyms = self.synonyms_text();
         if let Ok(entries) = self.inner.entries.read() {
             let rows =

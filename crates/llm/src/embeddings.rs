@@ -71,12 +71,7 @@ impl Embedding {
 
 impl OpenAiEmbeddings {
     pub fn new(cfg: EmbeddingsConfig) -> Result<Self, LlmError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(cfg.connect_timeout)
-            .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| LlmError::Unavailable(format!("http client: {e}")))?;
+        let http = crate::openai::http_client(cfg.connect_timeout)?;
         Ok(Self { cfg, http })
     }
 

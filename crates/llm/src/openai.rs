@@ -27,14 +27,20 @@ pub struct OpenAiProvider {
     http: reqwest::Client,
 }
 
+/// The HTTP client for an OpenAI-compatible server (chat and embeddings alike): no
+/// Nagle delay on small writes, idle connections kept a minute.
+pub(crate) fn http_client(connect_timeout: Duration) -> Result<reqwest::Client, LlmError> {
+    reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        .tcp_nodelay(true)
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| LlmError::Unavailable(format!("http client: {e}")))
+}
+
 impl OpenAiProvider {
     pub fn new(cfg: OpenAiConfig) -> Result<Self, LlmError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(cfg.connect_timeout)
-            .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| LlmError::Unavailable(format!("http client: {e}")))?;
+        let http = http_client(cfg.connect_timeout)?;
         Ok(Self { cfg, http })
     }
 }

@@ -167,13 +167,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// nearest to `query` (unit length) by cosine similarity, best first, as
     /// (entry id, similarity); `None` when the database has no vector search of
     /// its own (the caller searches in memory). `limit` 0 only asks which it is.
+    /// The default: none (SQLite; MariaDB, whose VECTOR type 11.7+ is not what most
+    /// installations run). PostgreSQL with pgvector searches itself.
     async fn kb_nearest(
         &self,
-        model: &str,
-        query: &[f32],
-        kbs: &[String],
-        limit: usize,
-    ) -> Result<Option<Vec<(String, f32)>>, StoreError>;
+        _model: &str,
+        _query: &[f32],
+        _kbs: &[String],
+        _limit: usize,
+    ) -> Result<Option<Vec<(String, f32)>>, StoreError> {
+        Ok(None)
+    }
 
     /// A named setting.
     async fn setting(&self, name: &str) -> Result<Option<String>, StoreError>;

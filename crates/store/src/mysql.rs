@@ -573,17 +573,6 @@ impl Store for MysqlStore {
         self.delete_vectors(entry_ids).await
     }
 
-    async fn kb_nearest(
-        &self,
-        _model: &str,
-        _query: &[f32],
-        _kbs: &[String],
-        _limit: usize,
-    ) -> Result<Option<Vec<(String, f32)>>, StoreError> {
-        // MariaDB's VECTOR type (11.7+) is not what most installations run: in memory.
-        Ok(None)
-    }
-
     async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
         let row =
             sqlx::query("SELECT value FROM settings WHERE name = ?").bind(name).fetch_optional(&self.pool).await?;

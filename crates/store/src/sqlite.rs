@@ -377,17 +377,6 @@ impl Store for SqliteStore {
         self.delete_vectors(entry_ids).await
     }
 
-    async fn kb_nearest(
-        &self,
-        _model: &str,
-        _query: &[f32],
-        _kbs: &[String],
-        _limit: usize,
-    ) -> Result<Option<Vec<(String, f32)>>, StoreError> {
-        // No vector search in SQLite: the knowledge base searches in memory.
-        Ok(None)
-    }
-
     async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar("SELECT value FROM settings WHERE name = ?")
             .bind(name)
