@@ -174,6 +174,14 @@ impl SearchIndex {
         Ok(hits)
     }
 
+    /// Whether any indexed entry has the token, in any field.
+    pub fn knows(&self, token: &str) -> bool {
+        let searcher = self.reader.searcher();
+        self.fields.text[..BOOSTS.len() - 1]
+            .iter()
+            .any(|f| searcher.doc_freq(&Term::from_field_text(*f, token)).is_ok_and(|n| n > 0))
+    }
+
     /// Indexed documents.
     pub fn len(&self) -> u64 {
         self.reader.searcher().num_docs()

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod normalize;
 pub mod pack;
 mod query;
+mod rank;
 mod romaji;
 pub mod shared;
 mod synonyms;
@@ -33,9 +34,10 @@ pub use shared::SharedCache;
 pub use synonyms::Synonyms;
 
 use lru::LruCache;
-use normalize::{normalize, tokens_of_normalized};
+use normalize::normalize;
+use rank::{concepts_of, confidence, fold, highlights, subject_weights, token_set, unknown_words, Entries, Indexed};
+use rank::{BARE_TOPIC_FLOOR, BM25_SHARE, DEFINITION_WEIGHT, RERANK_DEPTH};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -187,7 +189,7 @@ struct Inner {
     store: Arc<dyn Store>,
     index: RwLock<SearchIndex>,
     /// Every entry (enabled or not), with what the re-ranking needs precomputed.
-    entries: RwLock<HashMap<String, Indexed>>,
+    entries: RwLock<Entries>,
     synonyms: RwLock<Synonyms>,
     cache: Mutex<LruCache<CacheKey, Cached>>,
     /// Bumped on every edit; cached results of an older generation are stale.
@@ -242,7 +244,7 @@ impl KnowledgeBase {
         let mut index = SearchIndex::new()?;
         index.rebuild(rows.iter(), &|e| concepts_of(&synonyms, e))?;
         let hashed = settings.dense.is_some();
-        let entries = rows.into_iter().map(|e| (e.id.clone(), Indexed::new(e, &synonyms, hashed))).collect();
+        let entries: Entries = rows.into_iter().map(|e| Indexed::new(e, &synonyms, hashed)).collect();
         let cache = LruCache::new(NonZeroUsize::new(settings.cache_size.max(1)).unwrap_or(NonZeroUsize::MIN));
         let dense = match &settings.dense {
             Some(d) => Some(vectors::Dense::load(store.as_ref(), d.clone()).await?),
@@ -314,8 +316,7 @@ impl KnowledgeBase {
         let mut index = SearchIndex::new()?;
         index.rebuild(rows.iter(), &|e| concepts_of(&synonyms, e))?;
         let hashed = self.inner.dense.is_some();
-        let entries: HashMap<String, Indexed> =
-            rows.into_iter().map(|e| (e.id.clone(), Indexed::new(e, &synonyms, hashed))).collect();
+        let entries: Entries = rows.into_iter().map(|e| Indexed::new(e, &synonyms, hashed)).collect();
         if let Some(d) = &self.inner.dense {
             d.reload(store.as_ref()).await?;
         }
@@ -421,31 +422,38 @@ impl KnowledgeBase {
         let synonyms = self.inner.synonyms.read().map_err(lock_err)?;
         // A synonym group found in the query is one concept token, whose weight (IDF)
         // the index knows: "MNP" in an MNP knowledge base says little.
-        let query::Analysed { tokens, terms, expansions, bare } = query::analyse(query, norm, &synonyms);
-        let hits = self.inner.index.read().map_err(lock_err)?.search(&terms, kbs, limit.max(RERANK_DEPTH))?;
+        let query::Analysed { tokens, text, terms, expansions, bare } = query::analyse(query, norm, &synonyms);
+        let index = self.inner.index.read().map_err(lock_err)?;
+        let hits = index.search(&terms, kbs, limit.max(RERANK_DEPTH))?;
+        // Words no entry has count against every entry's confidence.
+        let unknown = unknown_words(&text, |t| index.knows(t));
+        drop(index);
+        let unknown: Vec<bool> = tokens.iter().map(|t| unknown.contains(&t.text)).collect();
         let entries = self.inner.entries.read().map_err(lock_err)?;
         // Re-rank: BM25 finds candidates; the closest question wording decides among
         // them (FAQ questions are short, so near-ties between siblings are common).
         let best = hits.first().map(|h| h.score).unwrap_or(1.0).max(f32::EPSILON);
-        let query_set = token_set(terms.iter().map(|(t, w)| (t.as_str(), *w)));
-        // A definition question prefers the entry defining exactly its subject; so does
-        // a bare topic, when an entry defines nearly all of it.
+        let query_set = entries.weigh(&token_set(terms.iter().map(|(t, w)| (t.as_str(), *w))));
+        // A definition question (in romaji too: "mnp tte nani") prefers the entry
+        // defining exactly its subject; so does a bare topic, when an entry defines
+        // nearly all of it.
         let subject = intent::definition_subject(query)
-            .map(|s| (subject_weights(&s, &synonyms), 0.0))
-            .or_else(|| bare.then(|| (subject_weights(norm, &synonyms), BARE_TOPIC_FLOOR)));
+            .or_else(|| (text != norm).then(|| intent::definition_subject(&text)).flatten())
+            .map(|s| (entries.weigh(&subject_weights(&s, &synonyms)), 0.0))
+            .or_else(|| bare.then(|| (entries.weigh(&subject_weights(norm, &synonyms)), BARE_TOPIC_FLOOR)));
         let mut ranked: Vec<(f32, &Indexed)> = hits
             .iter()
             .filter_map(|h| entries.get(&h.id).map(|e| (h, e)))
             .map(|(h, e)| {
-                let mut score = BM25_SHARE * h.score / best + (1.0 - BM25_SHARE) * question_similarity(&query_set, e);
+                let mut score = BM25_SHARE * h.score / best + (1.0 - BM25_SHARE) * entries.similarity(&query_set, e);
                 if let Some((s, floor)) = &subject {
-                    score += DEFINITION_WEIGHT * ((best_dice(s, &e.defines) - floor) / (1.0 - floor)).max(0.0);
+                    score += DEFINITION_WEIGHT * ((entries.definition(s, e) - floor) / (1.0 - floor)).max(0.0);
                 }
                 (score, e)
             })
             .collect();
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let lexical = |e: &Indexed| confidence(&tokens, &expansions, &e.haystack);
+        let lexical = |e: &Indexed| confidence(&tokens, &unknown, &expansions, &e.haystack);
         // (score, entry, confidence)
         let fused: Vec<(f32, &Indexed, f32)> = match (near, &self.inner.dense) {
             (Some(near), Some(d)) => d.fuse(&ranked, near, &entries, kbs, limit, &lexical),
@@ -574,7 +582,7 @@ impl KnowledgeBase {
             self.inner.index.write().map_err(lock_err)?.upsert(&rows, &|e| concepts_of(&synonyms, e))?;
             let mut entries = self.inner.entries.write().map_err(lock_err)?;
             for r in rows {
-                entries.insert(r.id.clone(), Indexed::new(r, &synonyms, hashed));
+                entries.insert(Indexed::new(r, &synonyms, hashed));
             }
         }
         self.edited();
@@ -719,9 +727,7 @@ impl KnowledgeBase {
             let mut index = self.inner.index.write().map_err(lock_err)?;
             index.rebuild(entries.values().map(|d| d.row.as_ref()), &|e| concepts_of(&parsed, e))?;
             let hashed = self.inner.dense.is_some();
-            for d in entries.values_mut() {
-                *d = Indexed::new(d.row.as_ref().clone(), &parsed, hashed);
-            }
+            *entries = entries.values().map(|d| Indexed::new(d.row.as_ref().clone(), &parsed, hashed)).collect();
         }
         *self.inner.synonyms.write().map_err(lock_err)? = parsed;
         self.edited();
@@ -766,236 +772,8 @@ impl KnowledgeBase {
         self.inner.index.read().map(|i| i.len()).unwrap_or(0)
     }
 }
-
-/// The share of BM25 in the final score; the rest is the question-wording similarity.
-const BM25_SHARE: f32 = 0.35;
-
-/// How much a definition question's match with an entry's defined subject adds.
-const DEFINITION_WEIGHT: f32 = 0.6;
-
-/// The similarity below which a bare topic gets nothing from an entry's defined
-/// subject ("MNP 受付時間" is not a question about what MNP is).
-const BARE_TOPIC_FLOOR: f32 = 0.75;
-
-/// How many BM25 candidates are re-ranked.
-const RERANK_DEPTH: usize = 20;
-
-fn token_hash(t: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    t.hash(&mut h);
-    h.finish()
-}
-
-/// Weighted tokens as (hash, weight), sorted by hash: compact enough to keep for
-/// every wording of every entry.
-type TokenSet = Box<[(u64, f32)]>;
-
-fn token_set<'a>(pairs: impl Iterator<Item = (&'a str, f32)>) -> TokenSet {
-    let mut v: Vec<(u64, f32)> = pairs.map(|(t, w)| (token_hash(t), w)).collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
-    v.dedup_by_key(|p| p.0);
-    v.into_boxed_slice()
-}
-
-/// The weighted tokens of a text, with its concept tokens.
-fn token_weights(text: &str, synonyms: &Synonyms) -> TokenSet {
-    let norm = normalize(text);
-    let tokens = tokens_of_normalized(&norm);
-    let concepts = synonyms.concepts(&norm);
-    token_set(tokens.iter().map(|t| (t.text.as_str(), t.weight)).chain(concepts.split_whitespace().map(|c| (c, 1.0))))
-}
-
-/// The tokens of a defined subject: a synonym group names the subject outright
-/// ("よやくばんごう" is "MNP予約番号"), so its concept outweighs spelling.
-fn subject_weights(text: &str, synonyms: &Synonyms) -> TokenSet {
-    let norm = normalize(text);
-    let tokens = tokens_of_normalized(&norm);
-    let concepts = synonyms.concepts(&norm);
-    token_set(
-        tokens
-            .iter()
-            .map(|t| (t.text.as_str(), t.weight))
-            .chain(concepts.split_whitespace().map(|c| (c, SUBJECT_CONCEPT_WEIGHT))),
-    )
-}
-
-/// Weight of a synonym concept inside a defined subject.
-const SUBJECT_CONCEPT_WEIGHT: f32 = 3.0;
-
-/// An entry with the token sets of its question wordings (the question, its
-/// phrasings, the English question), computed once when it is indexed.
-struct Indexed {
-    row: Arc<KbEntryRow>,
-    variants: Vec<(TokenSet, f32)>,
-    /// The subjects of the wordings that ask for a definition ("X とは").
-    defines: Vec<(TokenSet, f32)>,
-    /// The whole entry, normalised (for confidence), and its question and answer
-    /// folded (for highlights): computed once here, not per query.
-    haystack: String,
-    folded: String,
-    /// With embeddings: the hash of the text embedded for it ([`dense::entry_text`]);
-    /// a stored vector with another hash is stale.
-    hash: Option<String>,
-}
-
-impl Indexed {
-    fn new(row: KbEntryRow, synonyms: &Synonyms, hashed: bool) -> Self {
-        let variants = std::iter::once(row.question.as_str())
-            .chain(row.phrasings.iter().map(String::as_str))
-            .chain(row.question_en.as_deref())
-            .map(|v| weighted(token_weights(v, synonyms)))
-            .collect();
-        let defines = std::iter::once(row.question.as_str())
-            .chain(row.phrasings.iter().map(String::as_str))
-            .chain(row.question_en.as_deref())
-            .filter_map(intent::definition_subject)
-            .map(|s| weighted(subject_weights(&s, synonyms)))
-            .collect();
-        let haystack = entry_haystack(&row);
-        let folded = fold(&format!("{}\n{}", row.question, row.answer));
-        let hash = hashed.then(|| dense::content_hash(&dense::entry_text(&row)));
-        Indexed { row: Arc::new(row), variants, defines, haystack, folded, hash }
-    }
-}
-
-fn weighted(t: TokenSet) -> (TokenSet, f32) {
-    let total = t.iter().map(|p| p.1).sum();
-    (t, total)
-}
-
-/// The best weighted Dice similarity between the query and any wording of the
-/// entry's question.
-fn question_similarity(query: &[(u64, f32)], e: &Indexed) -> f32 {
-    best_dice(query, &e.variants)
-}
-
-/// The best weighted Dice similarity between `query` and any of `sets`.
-fn best_dice(query: &[(u64, f32)], sets: &[(TokenSet, f32)]) -> f32 {
-    let q_total: f32 = query.iter().map(|p| p.1).sum();
-    sets.iter()
-        .map(|(vt, v_total)| {
-            // Merge-join of two sorted sets.
-            let (mut i, mut j, mut common) = (0, 0, 0.0f32);
-            while i < query.len() && j < vt.len() {
-                match query[i].0.cmp(&vt[j].0) {
-                    std::cmp::Ordering::Less => i += 1,
-                    std::cmp::Ordering::Greater => j += 1,
-                    std::cmp::Ordering::Equal => {
-                        common += query[i].1.min(vt[j].1);
-                        i += 1;
-                        j += 1;
-                    }
-                }
-            }
-            if q_total + v_total == 0.0 {
-                0.0
-            } else {
-                2.0 * common / (q_total + v_total)
-            }
-        })
-        .fold(0.0, f32::max)
-}
-
-/// The whole searchable text of an entry, normalised.
-fn entry_haystack(e: &KbEntryRow) -> String {
-    normalize(&format!(
-        "{} {} {} {} {} {}",
-        e.question,
-        e.phrasings.join(" "),
-        e.keywords.join(" "),
-        e.answer,
-        e.question_en.as_deref().unwrap_or(""),
-        e.answer_en.as_deref().unwrap_or("")
-    ))
-}
-
-fn concepts_of(synonyms: &Synonyms, e: &KbEntryRow) -> String {
-    synonyms.concepts(&entry_haystack(e))
-}
-
 /// A time-ordered id suffix (entry ids are readable, not secret).
 fn uuid_like(now: i64) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     format!("{:x}{:04x}", now, COUNTER.fetch_add(1, Ordering::Relaxed) & 0xffff)
-}
-
-/// How much of the question the entry covers: each synonym group found in the
-/// question counts once (covered if the entry has any of its terms), every other
-/// token by its weight.
-/// Tokens this light (English stop words, lone hiragana) do not count for confidence.
-const STOP_WEIGHT: f32 = 0.2;
-
-fn confidence(tokens: &[normalize::Token], expansions: &[(&str, Vec<&str>)], haystack: &str) -> f32 {
-    let mut total = 0.0f32;
-    let mut covered = 0.0f32;
-    let mut grouped = vec![false; tokens.len()];
-    for (hit, others) in expansions {
-        let hit_tokens = tokens_of_normalized(hit);
-        let weight: f32 = hit_tokens.iter().map(|t| t.weight).sum::<f32>().max(0.5);
-        for (i, t) in tokens.iter().enumerate() {
-            if hit.contains(t.text.as_str()) {
-                grouped[i] = true;
-            }
-        }
-        total += weight;
-        if haystack.contains(hit) || others.iter().any(|o| haystack.contains(o)) {
-            covered += weight;
-        }
-    }
-    for (t, g) in tokens.iter().zip(grouped) {
-        // Stop words and lone kana say nothing about the topic: counted, they made
-        // an off-topic English question look half answered ("how is the weather").
-        if g || t.weight <= STOP_WEIGHT {
-            continue;
-        }
-        total += t.weight;
-        if haystack.contains(t.text.as_str()) {
-            covered += t.weight;
-        }
-    }
-    if total == 0.0 {
-        0.0
-    } else {
-        covered / total
-    }
-}
-
-/// Parts of the query (as the user wrote them, width-folded) that appear in the
-/// entry's question or answer: longest first, at least two characters.
-/// NFKC and lower case: what highlights compare.
-fn fold(s: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    s.nfkc().collect::<String>().to_lowercase()
-}
-
-/// The longest pieces of the (folded) query found in the (folded) question and answer.
-fn highlights(q: &[char], target: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < q.len() {
-        let mut found = 0;
-        // Only runs of letters and digits make a highlight.
-        let run = q[i..].iter().take_while(|c| c.is_alphanumeric()).count();
-        // Grow the piece while the target has it: a piece is in the target only if
-        // its prefixes are, so the first miss ends the search (trying the longest
-        // first searched the target up to 19 times per position).
-        let mut piece = String::new();
-        for len in 2..=run.min(20) {
-            piece.clear();
-            piece.extend(&q[i..i + len]);
-            if !target.contains(piece.as_str()) {
-                break;
-            }
-            found = len;
-        }
-        if found > 0 {
-            let piece: String = q[i..i + found].iter().collect();
-            if !out.contains(&piece) {
-                out.push(piece);
-            }
-        }
-        i += found.max(1);
-    }
-    out
 }

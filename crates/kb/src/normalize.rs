@@ -67,7 +67,7 @@ fn lengthens(prev: char, c: char, next: Option<char>) -> bool {
     }
 }
 
-fn is_kanji(c: char) -> bool {
+pub(crate) fn is_kanji(c: char) -> bool {
     matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x3005)
 }
 
@@ -95,6 +95,9 @@ fn is_particle(c: char) -> bool {
 const INTERROGATIVES: [&str; 8] = ["どこ", "いつ", "いく", "くら", "なぜ", "どれ", "だれ", "どの"];
 const INTERROGATIVE_WEIGHT: f32 = 0.7;
 
+/// The weight of a function word: kana only, or a particle glued to a word.
+pub const FUNCTION_WEIGHT: f32 = 0.3;
+
 /// English words too common to carry meaning on their own (as normalised: "I'm" is
 /// "i m").
 const EN_STOP: &[&str] = &[
@@ -104,6 +107,11 @@ const EN_STOP: &[&str] = &[
     "its", "if", "and", "or", "with", "you", "your", "we", "our", "they", "them", "their", "at", "by", "this", "that",
     "there", "so", "just", "any", "some", "mean", "means", "meaning", "please", "tell", "much", "many", "ok", "okay",
 ];
+
+/// Whether a (normalised) English word is too common to carry meaning on its own.
+pub(crate) fn is_stop_word(word: &str) -> bool {
+    EN_STOP.contains(&word)
+}
 
 /// English stems, so that "ports", "porting" and "ported" meet "port". Other text
 /// (Japanese, digits, romaji that is not English) passes through.
@@ -148,7 +156,7 @@ pub fn tokens_of_normalized(norm: &str) -> Vec<Token> {
                         let weight = if INTERROGATIVES.contains(&text.as_str()) {
                             INTERROGATIVE_WEIGHT
                         } else if function_word {
-                            0.3
+                            FUNCTION_WEIGHT
                         } else {
                             1.0
                         };
@@ -157,7 +165,7 @@ pub fn tokens_of_normalized(norm: &str) -> Vec<Token> {
                 }
             } else {
                 let w: String = run.iter().collect();
-                let weight = if EN_STOP.contains(&w.as_str()) { 0.2 } else { 1.0 };
+                let weight = if is_stop_word(&w) { 0.2 } else { 1.0 };
                 out.push(Token { text: stem(&w).into_owned(), weight });
             }
         }

@@ -19,6 +19,9 @@ const ROMAJI_WEIGHT: f32 = 0.7;
 /// query's own tokens.
 const REWRITE_WEIGHT: f32 = 0.6;
 
+/// A reading's own kana bigrams, against what they would weigh otherwise.
+const READING_SELF_WEIGHT: f32 = 0.3;
+
 /// A misspelt term's concept, against a term found as written.
 const MISSPELT_WEIGHT: f32 = 0.8;
 
@@ -36,8 +39,10 @@ const TWO_NAMES_WEIGHT: f32 = 0.3;
 
 /// A query, ready for the index and the re-ranking.
 pub(crate) struct Analysed<'s> {
-    /// The query's tokens (romaji as hiragana), for confidence.
+    /// The query's tokens (romaji as hiragana), for confidence, and the normalised
+    /// text they are of.
     pub tokens: Vec<Token>,
+    pub text: String,
     /// Every token and concept token with its weight.
     pub terms: HashMap<String, f32>,
     /// The synonym groups met: (the term found, the other terms of its group).
@@ -96,6 +101,7 @@ pub(crate) fn analyse<'s>(query: &str, norm: &str, synonyms: &'s Synonyms) -> An
         }
     }
     let kana = transliterate_query(norm).map(|k| normalize(&k));
+    let text = kana.clone().unwrap_or_else(|| norm.to_string());
     let tokens = match &kana {
         Some(k) => {
             let tokens = tokens_of_normalized(k);
@@ -140,6 +146,15 @@ pub(crate) fn analyse<'s>(query: &str, norm: &str, synonyms: &'s Synonyms) -> An
             }
         }
         add(&mut terms, &format!("c{}", m.group), CONCEPT_FACTOR * weight);
+        if m.kind == MatchKind::Reading {
+            // The reading stands for its written form, added below: its own kana
+            // bigrams would only prefer an entry that happens to spell it in kana.
+            for t in tokens_of_normalized(m.hit) {
+                if let Some(w) = terms.get_mut(&t.text) {
+                    *w *= READING_SELF_WEIGHT;
+                }
+            }
+        }
         if m.kind != MatchKind::Written {
             for t in tokens_of_normalized(m.canonical) {
                 add(&mut terms, &t.text, t.weight * REWRITE_WEIGHT);
@@ -148,7 +163,7 @@ pub(crate) fn analyse<'s>(query: &str, norm: &str, synonyms: &'s Synonyms) -> An
     }
     let bare = !matches.is_empty() && norm.chars().count() <= BARE_LENGTH && synonyms.covers(norm);
     let expansions = matches.into_iter().map(|m| (m.hit, m.others)).collect();
-    Analysed { tokens, terms, expansions, bare }
+    Analysed { tokens, text, terms, expansions, bare }
 }
 
 #[cfg(test)]
@@ -182,6 +197,14 @@ mod tests {
         let kanji = analysed("手数料");
         assert_eq!(kana["c1"], kanji["c1"]);
         assert!(kana["手数"] < kanji["手数"], "the rewrite counts less than the real thing");
+    }
+
+    #[test]
+    fn a_readings_own_kana_weigh_less_than_its_written_form() {
+        let t = analysed("よやくばんごう どこ");
+        assert!(t["予約"] > t["よや"], "{t:?}");
+        assert!(t["よや"] < 0.1, "{t:?}");
+        assert!(t["どこ"] > t["予約"], "the question word is what tells siblings apart: {t:?}");
     }
 
     #[test]

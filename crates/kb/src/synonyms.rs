@@ -102,8 +102,23 @@ fn is_latin(c: char) -> bool {
 /// put them anywhere ("よやく ばんごう", "MNP 予約番号").
 pub fn match_form(normalized: &str) -> String {
     let mut out = String::with_capacity(normalized.len());
-    for word in normalized.split_whitespace() {
-        let stemmed = stem(word);
+    // Latin runs are stemmed inside a word too: "iphoneを" holds "iphone", whose
+    // dictionary form is "iphon".
+    let pieces = normalized.split_whitespace().flat_map(|word| {
+        let mut runs = Vec::new();
+        let mut start = 0;
+        for (at, c) in word.char_indices().skip(1) {
+            let prev = word[..at].chars().next_back().is_some_and(is_latin);
+            if prev != is_latin(c) {
+                runs.push(&word[start..at]);
+                start = at;
+            }
+        }
+        runs.push(&word[start..]);
+        runs
+    });
+    for piece in pieces {
+        let stemmed = stem(piece);
         let joins = match (out.chars().next_back(), stemmed.chars().next()) {
             (Some(a), Some(b)) => !(is_latin(a) && is_latin(b)),
             _ => true,
@@ -438,6 +453,14 @@ mod tests {
         assert_eq!(found(&s, "what about porting out")[0].0, 1);
         assert_eq!(found(&s, "are there fees or charges?")[0].0, 2);
         assert!(found(&s, "support outside").is_empty());
+        let s = Synonyms::parse(
+            "端末,iPhone
+@SoftBank,ソフトバンク
+",
+        )
+        .unwrap();
+        assert_eq!(found(&s, "iPhoneをそのまま使いたい")[0].0, 0, "a word glued to Japanese is stemmed too");
+        assert_eq!(found(&s, "softbankから")[0].0, 1);
     }
 
     #[test]

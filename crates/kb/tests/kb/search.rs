@@ -23,7 +23,7 @@ async fn the_labelled_set_scores_well() {
         println!("miss: {} expected {:?} got {:?}", m.query, m.expected, m.got);
     }
     println!("hit@1 {:.3} hit@3 {:.3} mrr {:.3} over {}", report.hit_at_1, report.hit_at_3, report.mrr, report.queries);
-    assert!(report.hit_at_1 >= 0.90, "hit@1 {:.3} (measured 0.906 when written)", report.hit_at_1);
+    assert!(report.hit_at_1 >= 0.90, "hit@1 {:.3} (0.906 when written, 0.957 after merging siblings)", report.hit_at_1);
     assert!(report.hit_at_3 >= 0.95, "hit@3 {:.3}", report.hit_at_3);
 }
 
@@ -121,6 +121,32 @@ async fn unrelated_questions_have_low_confidence() {
     }
 }
 
+#[tokio::test]
+async fn a_word_no_entry_has_counts_against_a_match() {
+    let (kb, _, _dir) = kb().await;
+    let min = kb.settings().min_confidence;
+    // Each shares one word with an entry ("today" with 今日中, 明日 with 翌日, "help"):
+    // that made them half answered (0.5, answered without a model) before.
+    for q in
+        ["How is the weather today?", "明日の天気", "Can you help me with my homework?", "新しいiPhoneの発売日はいつ？"]
+    {
+        let top = kb.search(q, &["mnp".into()], 1).await.unwrap().results;
+        let conf = top.first().map(|r| r.confidence).unwrap_or(0.0);
+        assert!(conf < min, "{q}: {conf}");
+    }
+    // A word the knowledge base lacks does not sink a question it does answer, nor does
+    // a bigram across two known words (番号発行) or a wrong kanji (予約晩号).
+    for (q, id) in [
+        ("先月から仕事が忙しくて、予約番号の期限が切れてしまいました", "mnp-016"),
+        ("予約番号発行って無料？", "mnp-013"),
+        ("予約晩号の有効期限", "mnp-014"),
+    ] {
+        let top = kb.search(q, &["mnp".into()], 1).await.unwrap().results;
+        assert_eq!(top[0].id, id, "{q}");
+        assert!(top[0].confidence >= min, "{q}: {}", top[0].confidence);
+    }
+}
+
 /// The way customers type, one kind at a time: romaji, all hiragana, a wrong kanji or
 /// swapped letters, English, a situation before the question. None of these queries
 /// is in an evaluation set.
@@ -131,7 +157,7 @@ async fn questions_find_their_entry_however_they_are_typed() {
         // Romaji: Hepburn, long vowels, small tsu, n before a consonant.
         ("wansutoppu houshiki toha", &["mnp-020"]),
         ("kaiyakukin kakaru?", &["mnp-032"]),
-        ("tenshutsu tesuuryou ikura", &["mnp-029", "mnp-030"]),
+        ("tenshutsu tesuuryou ikura", &["mnp-029"]),
         ("mnp no uketsuke jikan", &["mnp-066"]),
         // All hiragana: readings in the synonym dictionary, long vowels folded.
         ("めいぎへんこう ひつよう？", &["mnp-041", "mnp-042"]),
@@ -150,7 +176,7 @@ async fn questions_find_their_entry_however_they_are_typed() {
         ("ドコモからソフトバンクに移る予定です。予約番号はどのくらいもちますか？", &["mnp-014"]),
         ("楽天モバイルからauに戻りたいのですが、解約金はかかりますか", &["mnp-032"]),
         // A bare topic asks what it is.
-        ("キャリアメール持ち運び", &["mnp-060"]),
+        ("キャリアメール持ち運び", &["mnp-059"]),
         // Entries added for real questions.
         ("土日でも開通できる？", &["mnp-072"]),
         ("切り替えが終わらない", &["mnp-071"]),
@@ -173,6 +199,6 @@ async fn the_held_out_set_scores_well() {
     let set = include_str!("../../../../bench/eval/mnp-heldout.jsonl");
     let report = tenmon_kb::eval::evaluate(&kb, set, &["mnp".into()]).await.unwrap();
     println!("hit@1 {:.3} hit@3 {:.3} mrr {:.3} over {}", report.hit_at_1, report.hit_at_3, report.mrr, report.queries);
-    assert!(report.hit_at_1 >= 0.90, "hit@1 {:.3} (0.774 before issue #5, 0.918 after)", report.hit_at_1);
+    assert!(report.hit_at_1 >= 0.90, "hit@1 {:.3} (0.774 before issue #5, 0.918 after, 0.986 now)", report.hit_at_1);
     assert!(report.hit_at_3 >= 0.95, "hit@3 {:.3}", report.hit_at_3);
 }
