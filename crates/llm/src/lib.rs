@@ -11,7 +11,7 @@ mod upstreams;
 pub use embeddings::{EmbeddingsConfig, OpenAiEmbeddings};
 pub use error::LlmError;
 pub use openai::{OpenAiConfig, OpenAiProvider};
-pub use upstreams::{RetryPolicy, Timeouts, Upstream, Upstreams};
+pub use upstreams::{Completed, RetryPolicy, Timeouts, Upstream, Upstreams};
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -86,6 +86,15 @@ pub enum StreamEvent {
     Finish { finish_reason: String, usage: Option<TokenUsage> },
 }
 
+/// A whole answer, from a non-streamed completion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    pub text: String,
+    pub finish_reason: String,
+    /// When the upstream says.
+    pub usage: Option<TokenUsage>,
+}
+
 /// A stream of completion events.
 pub type EventStream = BoxStream<'static, Result<StreamEvent, LlmError>>;
 
@@ -95,6 +104,20 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     /// Start a streamed completion. Returns once the upstream has accepted the
     /// request (response head received); errors before that are [`LlmError`]s.
     async fn stream(&self, request: &ChatRequest) -> Result<EventStream, LlmError>;
+    /// The whole answer at once, for callers that do not stream (the upstream does
+    /// less work and so do we). By default the stream, collected.
+    async fn complete(&self, request: &ChatRequest) -> Result<Completion, LlmError> {
+        use futures::StreamExt;
+        let mut stream = self.stream(request).await?;
+        let mut text = String::new();
+        while let Some(ev) = stream.next().await {
+            match ev? {
+                StreamEvent::Delta(t) => text.push_str(&t),
+                StreamEvent::Finish { finish_reason, usage } => return Ok(Completion { text, finish_reason, usage }),
+            }
+        }
+        Err(LlmError::Protocol("stream ended early".into()))
+    }
 
     /// The model this provider asks when the request names none.
     fn default_model(&self) -> &str;

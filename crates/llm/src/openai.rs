@@ -1,7 +1,7 @@
 //! OpenAI Chat Completions (and every server that speaks it: vLLM, llama.cpp,
 //! Ollama, Azure-style gateways), streamed with `stream_options.include_usage`.
 
-use crate::{ChatRequest, EventStream, LlmError, Provider, StreamEvent, TokenUsage};
+use crate::{ChatRequest, Completion, EventStream, LlmError, Provider, StreamEvent, TokenUsage};
 use async_trait::async_trait;
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
@@ -25,6 +25,8 @@ pub struct OpenAiConfig {
 pub struct OpenAiProvider {
     cfg: OpenAiConfig,
     http: reqwest::Client,
+    /// `{base_url}/chat/completions`, parsed once (not per request).
+    url: reqwest::Url,
 }
 
 /// The HTTP client for an OpenAI-compatible server (chat and embeddings alike): no
@@ -41,8 +43,71 @@ pub(crate) fn http_client(connect_timeout: Duration) -> Result<reqwest::Client, 
 impl OpenAiProvider {
     pub fn new(cfg: OpenAiConfig) -> Result<Self, LlmError> {
         let http = http_client(cfg.connect_timeout)?;
-        Ok(Self { cfg, http })
+        let url = format!("{}/chat/completions", cfg.base_url.trim_end_matches('/'));
+        let url = reqwest::Url::parse(&url).map_err(|e| LlmError::Unavailable(format!("bad base URL: {e}")))?;
+        Ok(Self { cfg, http, url })
     }
+
+    /// Send a completion request; errors before the answer (connection, status) are
+    /// classified here for both the streamed and the whole form.
+    async fn send(&self, request: &ChatRequest, stream: bool) -> Result<reqwest::Response, LlmError> {
+        let mut body = serde_json::json!({
+            "model": request.model.as_deref().unwrap_or(&self.cfg.model),
+            "messages": request.messages,
+            "stream": stream,
+        });
+        if stream {
+            body["stream_options"] = serde_json::json!({"include_usage": true});
+        }
+        if let Some(max) = request.max_tokens {
+            body["max_tokens"] = max.into();
+        }
+        if let Some(t) = request.temperature {
+            // As the decimal that was configured (0.2, not 0.20000000298 from the f32).
+            body["temperature"] = serde_json::json!((f64::from(t) * 1000.0).round() / 1000.0);
+        }
+        let accept = if stream { "text/event-stream" } else { "application/json" };
+        let mut req = self.http.post(self.url.clone()).json(&body).header(reqwest::header::ACCEPT, accept);
+        if let Some(key) = &self.cfg.api_key {
+            req = req.bearer_auth(key.expose_secret());
+        }
+        let response = req.send().await.map_err(|e| {
+            if e.is_timeout() {
+                LlmError::Timeout("connect")
+            } else {
+                // The error's Display can include the URL but never the key.
+                LlmError::Unavailable(if e.is_connect() { "connection failed".into() } else { "request failed".into() })
+            }
+        })?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            let headers = response.headers().clone();
+            let body = response.text().await.unwrap_or_default();
+            let err = classify(status, &headers, &body);
+            tracing::warn!(upstream = %self.cfg.name, status, kind = err.kind(), "upstream refused the request");
+            return Err(err);
+        }
+        Ok(response)
+    }
+}
+
+/// A non-streamed answer (`chat.completion`).
+#[derive(Deserialize)]
+struct Whole {
+    #[serde(default)]
+    choices: Vec<WholeChoice>,
+    usage: Option<TokenUsage>,
+}
+
+#[derive(Deserialize)]
+struct WholeChoice {
+    message: WholeMessage,
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WholeMessage {
+    content: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -95,40 +160,7 @@ pub(crate) fn classify(status: u16, headers: &reqwest::header::HeaderMap, body: 
 #[async_trait]
 impl Provider for OpenAiProvider {
     async fn stream(&self, request: &ChatRequest) -> Result<EventStream, LlmError> {
-        let url = format!("{}/chat/completions", self.cfg.base_url.trim_end_matches('/'));
-        let mut body = serde_json::json!({
-            "model": request.model.as_deref().unwrap_or(&self.cfg.model),
-            "messages": request.messages,
-            "stream": true,
-            "stream_options": {"include_usage": true},
-        });
-        if let Some(max) = request.max_tokens {
-            body["max_tokens"] = max.into();
-        }
-        if let Some(t) = request.temperature {
-            // As the decimal that was configured (0.2, not 0.20000000298 from the f32).
-            body["temperature"] = serde_json::json!((f64::from(t) * 1000.0).round() / 1000.0);
-        }
-        let mut req = self.http.post(url).json(&body).header(reqwest::header::ACCEPT, "text/event-stream");
-        if let Some(key) = &self.cfg.api_key {
-            req = req.bearer_auth(key.expose_secret());
-        }
-        let response = req.send().await.map_err(|e| {
-            if e.is_timeout() {
-                LlmError::Timeout("connect")
-            } else {
-                // The error's Display can include the URL but never the key.
-                LlmError::Unavailable(if e.is_connect() { "connection failed".into() } else { "request failed".into() })
-            }
-        })?;
-        let status = response.status().as_u16();
-        if status != 200 {
-            let headers = response.headers().clone();
-            let body = response.text().await.unwrap_or_default();
-            let err = classify(status, &headers, &body);
-            tracing::warn!(upstream = %self.cfg.name, status, kind = err.kind(), "upstream refused the request");
-            return Err(err);
-        }
+        let response = self.send(request, true).await?;
         let name = self.cfg.name.clone();
         let events = response.bytes_stream().eventsource();
         let stream = futures::stream::unfold(
@@ -201,6 +233,21 @@ impl Provider for OpenAiProvider {
             },
         );
         Ok(stream.boxed())
+    }
+
+    async fn complete(&self, request: &ChatRequest) -> Result<Completion, LlmError> {
+        let response = self.send(request, false).await?;
+        let bytes = response.bytes().await.map_err(|e| LlmError::Protocol(format!("body: {e}")))?;
+        let whole: Whole = serde_json::from_slice(&bytes).map_err(|e| {
+            tracing::warn!(upstream = %self.cfg.name, error = %e, "unparseable completion");
+            LlmError::Protocol("bad completion".into())
+        })?;
+        let choice = whole.choices.into_iter().next().ok_or_else(|| LlmError::Protocol("no choices".into()))?;
+        Ok(Completion {
+            text: choice.message.content.unwrap_or_default(),
+            finish_reason: choice.finish_reason.unwrap_or_else(|| "stop".into()),
+            usage: whole.usage,
+        })
     }
 
     fn default_model(&self) -> &str {

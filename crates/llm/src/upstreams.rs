@@ -3,7 +3,8 @@
 //! honouring `Retry-After`, then the next upstream is tried. After the first token
 //! nothing is retried: the client has already seen text.
 
-use crate::{ChatRequest, EventStream, LlmError, Provider, StreamEvent};
+use crate::{ChatRequest, Completion, EventStream, LlmError, Provider, StreamEvent};
+use futures::future::BoxFuture;
 use futures::StreamExt;
 use rand::Rng;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,6 +26,8 @@ pub struct Timeouts {
     pub first_token: Duration,
     /// Between two stream events after the first.
     pub idle: Duration,
+    /// For a whole (non-streamed) answer, from sending the request to its end.
+    pub completion: Duration,
 }
 
 /// How often and how patiently to retry.
@@ -53,6 +56,16 @@ pub(crate) fn backoff(retry: &RetryPolicy, attempt: u32, err: &LlmError) -> Dura
     // Full jitter: spread retries of many turns so they do not arrive together.
     let jitter = rand::rng().random_range(0.5..=1.0);
     capped.mul_f64(jitter)
+}
+
+/// A whole answer and where it came from.
+#[derive(Debug)]
+pub struct Completed {
+    pub completion: Completion,
+    /// The model that answered.
+    pub model: String,
+    /// Retries spent (across upstreams) before it answered.
+    pub retries: u64,
 }
 
 /// A started stream and where it came from.
@@ -101,36 +114,62 @@ impl Upstreams {
     /// returned stream yields that first event again, then the rest, each within the
     /// idle timeout.
     pub async fn start(&self, request: &ChatRequest) -> Result<Started, LlmError> {
+        let (stream, model, retries) =
+            self.first_success(request, |u, r| Box::pin(async move { self.try_once(u, &r).await })).await?;
+        Ok(Started { stream, model, retries })
+    }
+
+    /// The whole answer, not streamed (for clients that asked for JSON): the upstream
+    /// sends one body instead of a chunk per token. Retries and fallback as for
+    /// [`Upstreams::start`]; the answer must arrive within the completion timeout.
+    pub async fn complete(&self, request: &ChatRequest) -> Result<Completed, LlmError> {
+        let limit = self.timeouts.completion;
+        let (completion, model, retries) = self
+            .first_success(request, |u, r| {
+                Box::pin(async move {
+                    let whole = u.provider.complete(&r);
+                    tokio::time::timeout(limit, whole).await.map_err(|_| LlmError::Timeout("completion"))?
+                })
+            })
+            .await?;
+        Ok(Completed { completion, model, retries })
+    }
+
+    /// Try each upstream in order: a retryable failure is tried again with backoff,
+    /// then (or after a timeout to connect or refused credentials) the next upstream.
+    async fn first_success<'a, T>(
+        &'a self,
+        request: &ChatRequest,
+        attempt: impl Fn(&'a Upstream, ChatRequest) -> BoxFuture<'a, Result<T, LlmError>>,
+    ) -> Result<(T, String, u64), LlmError> {
         if self.list.is_empty() {
             return Err(LlmError::NotConfigured);
         }
         let mut last_err = LlmError::NotConfigured;
         let mut retries = 0u64;
         for upstream in &self.list {
-            let mut req = request.clone();
-            if upstream.model.is_some() {
-                req.model = upstream.model.clone();
-            }
-            let model = req.model.clone().unwrap_or_else(|| upstream.provider.default_model().to_string());
-            req.model = Some(model.clone());
-            for attempt in 0..=self.retry.max_retries {
-                match self.try_once(upstream, &req).await {
-                    Ok(stream) => return Ok(Started { stream, model, retries }),
+            let model = (upstream.model.as_ref().or(request.model.as_ref()))
+                .cloned()
+                .unwrap_or_else(|| upstream.provider.default_model().to_string());
+            for n in 0..=self.retry.max_retries {
+                let req = ChatRequest { model: Some(model.clone()), ..request.clone() };
+                match attempt(upstream, req).await {
+                    Ok(value) => return Ok((value, model, retries)),
                     Err(err) => {
                         tracing::warn!(
                             upstream = upstream.provider.name(),
-                            attempt,
+                            attempt = n,
                             kind = err.kind(),
                             "upstream attempt failed"
                         );
-                        let retry = err.is_retryable() && attempt < self.retry.max_retries;
+                        let retry = err.is_retryable() && n < self.retry.max_retries;
                         let fall_back =
                             err.is_retryable() || matches!(err, LlmError::Auth | LlmError::Timeout("connect"));
                         last_err = err;
                         if retry {
                             retries += 1;
                             self.retries_total.fetch_add(1, Ordering::Relaxed);
-                            tokio::time::sleep(self.backoff(attempt, &last_err)).await;
+                            tokio::time::sleep(self.backoff(n, &last_err)).await;
                             continue;
                         }
                         if fall_back {

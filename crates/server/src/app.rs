@@ -279,7 +279,7 @@ fn upstreams(config: &Config) -> Upstreams {
         .collect();
     Upstreams::new(
         list,
-        Timeouts { first_token: llm.first_token_timeout, idle: llm.idle_timeout },
+        Timeouts { first_token: llm.first_token_timeout, idle: llm.idle_timeout, completion: llm.completion_timeout },
         RetryPolicy { max_retries: llm.max_retries, base_delay: llm.retry_base, ..RetryPolicy::default() },
     )
 }

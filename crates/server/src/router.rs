@@ -14,6 +14,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{header, Method};
 use axum::{middleware as mw, Extension, Router};
 use std::sync::Arc;
+use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use utoipa::OpenApi;
@@ -151,29 +152,23 @@ pub fn build(state: AppState) -> Router {
     let cfg = &state.config.server;
     let limit = cfg.body_limit;
 
-    let mut router = api
-        .fallback(web::fallback)
-        .method_not_allowed_fallback(fallback::method_not_allowed)
-        .layer(Extension(spec))
-        .layer(DefaultBodyLimit::max(body_limit::largest(&state)))
-        .layer(mw::from_fn_with_state(state.clone(), body_limit::limit))
-        .layer(mw::from_fn_with_state(state.clone(), body_limit::timeout))
-        .layer(mw::from_fn(json_errors::json_errors));
-    for layer in security::layers() {
-        router = router.layer(layer);
-    }
-    router = router.layer(mw::map_response(security::allow_marked_frames));
-    // Socket.IO answers its own path (polling and WebSocket) before the router.
-    router = router.layer(crate::realtime::layer(&state));
-    if let Some(cors) = cors(&cfg.cors) {
-        router = router.layer(cors);
-    }
-    router
-        .layer(CompressionLayer::new())
-        .layer(mw::from_fn(crate::audit::scope))
-        .layer(mw::from_fn_with_state(state.clone(), rate_limit::rate_limit))
-        .layer(mw::from_fn_with_state(state.clone(), observe::observe))
-        .layer(Extension(BodyLimit(limit)))
+    // One stack, applied once: `Router::layer` boxes every route per layer, and each
+    // box costs every request a clone and a future. Outermost first.
+    let stack = ServiceBuilder::new()
         .layer(mw::from_fn(request_id::request_id))
-        .with_state(state)
+        .layer(Extension(BodyLimit(limit)))
+        .layer(mw::from_fn_with_state(state.clone(), observe::observe))
+        .layer(mw::from_fn_with_state(state.clone(), rate_limit::rate_limit))
+        .layer(mw::from_fn(crate::audit::scope))
+        .layer(CompressionLayer::new())
+        .option_layer(cors(&cfg.cors))
+        // Socket.IO answers its own path (polling and WebSocket) before the router.
+        .layer(crate::realtime::layer(&state))
+        .layer(mw::map_response(security::headers))
+        .layer(mw::from_fn(json_errors::json_errors))
+        .layer(mw::from_fn_with_state(state.clone(), body_limit::timeout))
+        .layer(mw::from_fn_with_state(state.clone(), body_limit::limit))
+        .layer(DefaultBodyLimit::max(body_limit::largest(&state)))
+        .layer(Extension(spec));
+    api.fallback(web::fallback).method_not_allowed_fallback(fallback::method_not_allowed).layer(stack).with_state(state)
 }

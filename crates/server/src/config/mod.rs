@@ -152,6 +152,8 @@ pub struct LlmConfig {
     pub connect_timeout: Duration,
     pub first_token_timeout: Duration,
     pub idle_timeout: Duration,
+    /// A whole answer for a client that does not stream (`/v1` without `stream`).
+    pub completion_timeout: Duration,
     pub max_retries: u32,
     pub retry_base: Duration,
 }
@@ -828,6 +830,7 @@ fn llm(src: &Source) -> Result<LlmConfig, ConfigError> {
         connect_timeout: seconds(src, "LLM_CONNECT_TIMEOUT_SECONDS", 5)?,
         first_token_timeout: seconds(src, "LLM_FIRST_TOKEN_TIMEOUT_SECONDS", 60)?,
         idle_timeout: seconds(src, "LLM_IDLE_TIMEOUT_SECONDS", 60)?,
+        completion_timeout: seconds(src, "LLM_COMPLETION_TIMEOUT_SECONDS", 300)?,
         max_retries: src.parse("LLM_MAX_RETRIES", 2, "a whole number")?,
         retry_base: ms("LLM_RETRY_BASE_MS", 200)?,
     })

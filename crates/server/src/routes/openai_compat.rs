@@ -217,37 +217,26 @@ pub async fn chat_completions(
         max_tokens: req.max_completion_tokens.or(req.max_tokens).or(Some(state.config.llm.max_tokens)),
         temperature: req.temperature.or(assistant.temperature),
     };
-    let started = state.chat.upstreams().start(&request).await.map_err(llm_error)?;
     let id = format!("chatcmpl-{}", uuid::Uuid::now_v7().simple());
     let created = unix_now();
     let model = assistant.id.clone();
     if !req.stream {
-        let mut text = String::new();
-        let mut stream = started.stream;
-        while let Some(ev) = stream.next().await {
-            match ev.map_err(llm_error)? {
-                StreamEvent::Delta(t) => text.push_str(&t),
-                StreamEvent::Finish { finish_reason, usage } => {
-                    let usage = usage.unwrap_or(TokenUsage {
-                        prompt_tokens: request.messages.iter().map(|m| tenmon_chat::estimate_tokens(&m.content)).sum(),
-                        completion_tokens: tenmon_chat::estimate_tokens(&text),
-                    });
-                    record_usage(&state, &subjects, usage);
-                    let text = vault.restore(&text);
-                    return Ok(Json(json!({
-                        "id": id, "object": "chat.completion", "created": created, "model": model,
-                        "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": null}, "logprobs": null, "finish_reason": finish_reason}],
-                        "usage": {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens, "total_tokens": usage.prompt_tokens + usage.completion_tokens},
-                    }))
-                    .into_response());
-                }
-            }
-        }
-        return Err(ApiError::Upstream {
-            code: "upstream_unavailable".into(),
-            message: "the model service sent a broken response".into(),
+        // Asked whole: the upstream is asked whole too (one body, not a chunk per token).
+        let c = state.chat.upstreams().complete(&request).await.map_err(llm_error)?.completion;
+        let usage = c.usage.unwrap_or(TokenUsage {
+            prompt_tokens: request.messages.iter().map(|m| tenmon_chat::estimate_tokens(&m.content)).sum(),
+            completion_tokens: tenmon_chat::estimate_tokens(&c.text),
         });
+        record_usage(&state, &subjects, usage);
+        let text = vault.restore(&c.text);
+        return Ok(Json(json!({
+            "id": id, "object": "chat.completion", "created": created, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": null}, "logprobs": null, "finish_reason": c.finish_reason}],
+            "usage": {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens, "total_tokens": usage.prompt_tokens + usage.completion_tokens},
+        }))
+        .into_response());
     }
+    let started = state.chat.upstreams().start(&request).await.map_err(llm_error)?;
 
     let include_usage = req.stream_options.is_some_and(|o| o.include_usage);
     let chunk = move |delta: Value, finish: Option<&str>| -> Event {

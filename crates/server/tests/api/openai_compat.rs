@@ -59,6 +59,54 @@ async fn non_streamed_completion_has_the_openai_shape() {
     assert_eq!(sent[0]["role"], "system");
     assert!(sent[0]["content"].as_str().unwrap().contains("MNP"));
     assert_eq!(sent[1]["content"], "格安SIMでも番号そのまま？");
+    // Asked whole, the upstream is asked whole: its usage is passed on as it said.
+    assert_eq!(fake.requests()[0]["stream"], false);
+    assert_eq!(body["usage"]["prompt_tokens"], 12);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn non_streamed_completions_retry_fall_back_and_time_out() {
+    let first = FakeOpenAi::start_with(Behavior::reply("一番目")).await;
+    let second = FakeOpenAi::start_with(Behavior::reply("二番目です")).await;
+    let app = TestApp::spawn_with(|c| {
+        use_fakes(c, &[&first, &second]);
+        c.chat.api_key_hashes = vec![tenmon_ark::auth::hash_token(KEY)];
+        c.llm.completion_timeout = std::time::Duration::from_millis(500);
+    })
+    .await;
+    let ask = || {
+        app.post_json(
+            "/v1/chat/completions",
+            KEY,
+            json!({"model": "default", "messages": [{"role": "user", "content": "質問"}]}),
+        )
+    };
+    // A 429 then a 500 are retried on the same upstream.
+    first.script([
+        Behavior::Status { status: 429, retry_after: Some(0), code: "rate_limit_exceeded" },
+        Behavior::status(500),
+    ]);
+    let body: serde_json::Value = ask().await.json().await.unwrap();
+    assert_eq!(body["choices"][0]["message"]["content"], "一番目", "{body}");
+    assert_eq!(first.requests().len(), 3);
+    // Still failing after the retries: the next upstream answers.
+    first.script([Behavior::status(503), Behavior::status(503), Behavior::status(503)]);
+    let body: serde_json::Value = ask().await.json().await.unwrap();
+    assert_eq!(body["choices"][0]["message"]["content"], "二番目です", "{body}");
+    assert_eq!(second.requests().last().unwrap()["stream"], false);
+    // An upstream that never finishes its answer: 504, not a hang; both were tried.
+    first.set_default(Behavior::Hang);
+    second.set_default(Behavior::Hang);
+    let (status, code, _) = error_code(ask().await).await;
+    assert_eq!((status, code.as_str()), (504, "upstream_timeout"));
+    // Refused credentials are not the client's fault, and the body never leaks.
+    first.set_default(Behavior::status(401));
+    second.set_default(Behavior::status(500));
+    let res = ask().await;
+    assert_eq!(res.status(), 502);
+    let text = res.text().await.unwrap();
+    assert!(text.contains("upstream_unavailable") && !text.contains("secret upstream detail"), "{text}");
     app.stop().await;
 }
 
