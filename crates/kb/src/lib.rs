@@ -36,7 +36,7 @@ pub use synonyms::Synonyms;
 use lru::LruCache;
 use normalize::normalize;
 use rank::{concepts_of, confidence, fold, highlights, subject_weights, token_set, unknown_words, Entries, Indexed};
-use rank::{BARE_TOPIC_FLOOR, BM25_SHARE, DEFINITION_WEIGHT, RERANK_DEPTH};
+use rank::{BARE_TOPIC_FLOOR, BM25_SHARE, DEFINITION_WEIGHT, NECESSITY_WEIGHT, RERANK_DEPTH};
 use serde::{Deserialize, Serialize};
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -441,6 +441,10 @@ impl KnowledgeBase {
             .or_else(|| (text != norm).then(|| intent::definition_subject(&text)).flatten())
             .map(|s| (entries.weigh(&subject_weights(&s, &synonyms)), 0.0))
             .or_else(|| bare.then(|| (entries.weigh(&subject_weights(norm, &synonyms)), BARE_TOPIC_FLOOR)));
+        // A question whether something is needed prefers the entry asking that of
+        // the same thing.
+        let need = intent::necessity_subject(query).map(|s| entries.weigh(&subject_weights(&s, &synonyms)));
+        let lexical = |e: &Indexed| confidence(&tokens, &unknown, &expansions, &e.haystack);
         let mut ranked: Vec<(f32, &Indexed)> = hits
             .iter()
             .filter_map(|h| entries.get(&h.id).map(|e| (h, e)))
@@ -449,11 +453,13 @@ impl KnowledgeBase {
                 if let Some((s, floor)) = &subject {
                     score += DEFINITION_WEIGHT * ((entries.definition(s, e) - floor) / (1.0 - floor)).max(0.0);
                 }
+                if let Some(s) = &need {
+                    score += NECESSITY_WEIGHT * entries.necessity(s, e);
+                }
                 (score, e)
             })
             .collect();
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let lexical = |e: &Indexed| confidence(&tokens, &unknown, &expansions, &e.haystack);
         // (score, entry, confidence)
         let fused: Vec<(f32, &Indexed, f32)> = match (near, &self.inner.dense) {
             (Some(near), Some(d)) => d.fuse(&ranked, near, &entries, kbs, limit, &lexical),

@@ -20,6 +20,10 @@ pub(crate) const DEFINITION_WEIGHT: f32 = 0.6;
 /// subject ("MNP 受付時間" is not a question about what MNP is).
 pub(crate) const BARE_TOPIC_FLOOR: f32 = 0.75;
 
+/// How much a necessity question's match with an entry's necessity subject adds
+/// ("予約番号って絶対いる？" and "ワンストップなら予約番号は不要？").
+pub(crate) const NECESSITY_WEIGHT: f32 = 0.4;
+
 /// How many BM25 candidates are re-ranked.
 pub(crate) const RERANK_DEPTH: usize = 20;
 
@@ -75,6 +79,8 @@ pub(crate) struct Indexed {
     words: Box<[u64]>,
     /// The subjects of the wordings that ask for a definition ("X とは").
     pub defines: Vec<TokenSet>,
+    /// The subjects of the wordings that ask whether something is needed.
+    pub needs: Vec<TokenSet>,
     /// The whole entry, normalised (for confidence), and its question and answer
     /// folded (for highlights): computed once here, not per query.
     pub haystack: String,
@@ -100,10 +106,25 @@ impl Indexed {
             .filter_map(intent::definition_subject)
             .map(|s| subject_weights(&s, synonyms))
             .collect();
+        let needs = std::iter::once(row.question.as_str())
+            .chain(row.phrasings.iter().map(String::as_str))
+            .chain(row.question_en.as_deref())
+            .filter_map(intent::necessity_subject)
+            .map(|s| subject_weights(&s, synonyms))
+            .collect();
         let haystack = entry_haystack(&row);
         let folded = fold(&format!("{}\n{}", row.question, row.answer));
         let hash = hashed.then(|| dense::content_hash(&dense::entry_text(&row)));
-        Indexed { row: Arc::new(row), variants, words: words.into_boxed_slice(), defines, haystack, folded, hash }
+        Indexed {
+            row: Arc::new(row),
+            variants,
+            words: words.into_boxed_slice(),
+            defines,
+            needs,
+            haystack,
+            folded,
+            hash,
+        }
     }
 }
 
@@ -184,7 +205,20 @@ impl Entries {
         self.best_dice(subject, &e.defines)
     }
 
+    /// The same against the subjects the entry asks the necessity of.
+    /// By overlap rather than Dice: the thing needed is one noun, and either side may
+    /// say more around it ("UQに乗り換えるのに予約番号", "ワンストップなら予約番号").
+    pub fn necessity(&self, subject: &[(u64, f32)], e: &Indexed) -> f32 {
+        self.best_match(subject, &e.needs, true)
+    }
+
     fn best_dice(&self, query: &[(u64, f32)], sets: &[TokenSet]) -> f32 {
+        self.best_match(query, sets, false)
+    }
+
+    /// The best Dice coefficient, or overlap coefficient (common weight over the
+    /// smaller side's), with any of `sets`.
+    fn best_match(&self, query: &[(u64, f32)], sets: &[TokenSet], overlap: bool) -> f32 {
         let q_total: f32 = query.iter().map(|p| p.1).sum();
         sets.iter()
             .map(|vt| {
@@ -202,7 +236,16 @@ impl Entries {
                         i += 1;
                     }
                 }
-                if q_total + v_total == 0.0 {
+                let dice = if q_total + v_total == 0.0 { 0.0 } else { 2.0 * common / (q_total + v_total) };
+                if overlap {
+                    // Half each: among entries that all have the noun, the closer wording.
+                    let smaller = q_total.min(v_total);
+                    if smaller == 0.0 {
+                        0.0
+                    } else {
+                        (common / smaller + dice) / 2.0
+                    }
+                } else if q_total + v_total == 0.0 {
                     0.0
                 } else {
                     2.0 * common / (q_total + v_total)
