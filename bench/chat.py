@@ -243,6 +243,9 @@ least 3,000 persisted turns/s on SQLite.
 """
     os.makedirs("bench/results", exist_ok=True)
     path = f"bench/results/chat-{datetime.date.today():%Y-%m-%d}.md"
+    if os.path.exists(path):
+        # A second run on the same day keeps the first (compare them side by side).
+        path = f"bench/results/chat-{datetime.datetime.now():%Y-%m-%d-%H%M}.md"
     with open(path, "w") as f:
         f.write(report)
     print(report)

@@ -11,6 +11,7 @@
 //! With an embeddings model ([`dense`]), entries are also embedded on write and a
 //! search fuses the lexical ranking with the nearest vectors.
 
+mod aspect;
 pub mod dense;
 pub mod eval;
 pub mod import;
@@ -36,7 +37,7 @@ pub use synonyms::Synonyms;
 use lru::LruCache;
 use normalize::normalize;
 use rank::{concepts_of, confidence, fold, highlights, subject_weights, token_set, unknown_words, Entries, Indexed};
-use rank::{BARE_TOPIC_FLOOR, BM25_SHARE, DEFINITION_WEIGHT, NECESSITY_WEIGHT, RERANK_DEPTH};
+use rank::{ASPECT_WEIGHT, BARE_TOPIC_FLOOR, BM25_SHARE, DEFINITION_WEIGHT, NECESSITY_WEIGHT, RERANK_DEPTH};
 use serde::{Deserialize, Serialize};
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -434,13 +435,20 @@ impl KnowledgeBase {
         // them (FAQ questions are short, so near-ties between siblings are common).
         let best = hits.first().map(|h| h.score).unwrap_or(1.0).max(f32::EPSILON);
         let query_set = entries.weigh(&token_set(terms.iter().map(|(t, w)| (t.as_str(), *w))));
+        // The aspect asked ("無料？", "いつまで", "どこで") prefers the sibling asking it.
+        let asked =
+            aspect::aspects(query).union(if text != norm { aspect::aspects(&text) } else { Default::default() });
         // A definition question (in romaji too: "mnp tte nani") prefers the entry
         // defining exactly its subject; so does a bare topic, when an entry defines
         // nearly all of it.
         let subject = intent::definition_subject(query)
             .or_else(|| (text != norm).then(|| intent::definition_subject(&text)).flatten())
             .map(|s| (entries.weigh(&subject_weights(&s, &synonyms)), 0.0))
-            .or_else(|| bare.then(|| (entries.weigh(&subject_weights(norm, &synonyms)), BARE_TOPIC_FLOOR)));
+            .or_else(|| {
+                // Not a topic with an aspect ("キャリアメール持ち運び 月額"): its sibling asking
+                // that aspect answers it.
+                (bare && asked.is_empty()).then(|| (entries.weigh(&subject_weights(norm, &synonyms)), BARE_TOPIC_FLOOR))
+            });
         // A question whether something is needed prefers the entry asking that of
         // the same thing.
         let need = intent::necessity_subject(query).map(|s| entries.weigh(&subject_weights(&s, &synonyms)));
@@ -456,6 +464,7 @@ impl KnowledgeBase {
                 if let Some(s) = &need {
                     score += NECESSITY_WEIGHT * entries.necessity(s, e);
                 }
+                score += ASPECT_WEIGHT * e.aspect_agreement(asked);
                 (score, e)
             })
             .collect();

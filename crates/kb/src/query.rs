@@ -84,6 +84,26 @@ fn asking_sentence(query: &str) -> Option<String> {
     Some(normalize(asking.0))
 }
 
+/// Whether a term is its group's written form with part of it in kana ("よやく番号",
+/// "予約ばんごう" for 予約番号): the two share a prefix or suffix and the rest is kana in
+/// the term and has kanji in the written form. Such a spelling stands for the
+/// written form as a reading does: only an entry that happens to spell it the same
+/// way would otherwise meet its kana.
+fn partial_reading(term: &str, written: &str) -> bool {
+    let (t, w): (Vec<char>, Vec<char>) = (term.chars().collect(), written.chars().collect());
+    let prefix = t.iter().zip(&w).take_while(|(a, b)| a == b).count();
+    let suffix = t.iter().rev().zip(w.iter().rev()).take_while(|(a, b)| a == b).count();
+    let shared = prefix.max(suffix);
+    if shared == 0 || shared >= t.len().min(w.len()) {
+        return false;
+    }
+    let (t_rest, w_rest) =
+        if prefix >= suffix { (&t[prefix..], &w[prefix..]) } else { (&t[..t.len() - suffix], &w[..w.len() - suffix]) };
+    t_rest.len() >= 2
+        && t_rest.iter().all(|c| ('\u{3041}'..='\u{3096}').contains(c))
+        && w_rest.iter().any(|c| crate::normalize::is_kanji(*c))
+}
+
 /// Analyse a query (as typed, and normalised).
 pub(crate) fn analyse<'s>(query: &str, norm: &str, synonyms: &'s Synonyms) -> Analysed<'s> {
     let own = tokens_of_normalized(norm);
@@ -146,7 +166,8 @@ pub(crate) fn analyse<'s>(query: &str, norm: &str, synonyms: &'s Synonyms) -> An
             }
         }
         add(&mut terms, &format!("c{}", m.group), CONCEPT_FACTOR * weight);
-        if m.kind == MatchKind::Reading {
+        let reading = m.kind == MatchKind::Reading || partial_reading(m.hit, m.canonical);
+        if reading {
             // The reading stands for its written form, added below: its own kana
             // bigrams would only prefer an entry that happens to spell it in kana.
             for t in tokens_of_normalized(m.hit) {
@@ -155,7 +176,7 @@ pub(crate) fn analyse<'s>(query: &str, norm: &str, synonyms: &'s Synonyms) -> An
                 }
             }
         }
-        if m.kind != MatchKind::Written {
+        if m.kind != MatchKind::Written || reading {
             for t in tokens_of_normalized(m.canonical) {
                 add(&mut terms, &t.text, t.weight * REWRITE_WEIGHT);
             }
@@ -205,6 +226,18 @@ mod tests {
         assert!(t["予約"] > t["よや"], "{t:?}");
         assert!(t["よや"] < 0.1, "{t:?}");
         assert!(t["どこ"] > t["予約"], "the question word is what tells siblings apart: {t:?}");
+    }
+
+    #[test]
+    fn a_spelling_partly_in_kana_stands_for_the_written_form() {
+        assert!(partial_reading("よやく番号", "予約番号"));
+        assert!(partial_reading("予約ばんご", "予約番号"));
+        assert!(!partial_reading("予約番号", "予約番号"));
+        assert!(!partial_reading("番号そのまま", "mnp"));
+        assert!(!partial_reading("期限切れ", "期限"));
+        let s = Synonyms::parse("予約番号,よやく番号\n").unwrap();
+        let t = analyse("よやく番号", &normalize("よやく番号"), &s).terms;
+        assert!(t["予約"] > t["よや"], "{t:?}");
     }
 
     #[test]

@@ -24,6 +24,14 @@ pub(crate) const BARE_TOPIC_FLOOR: f32 = 0.75;
 /// ("予約番号って絶対いる？" and "ワンストップなら予約番号は不要？").
 pub(crate) const NECESSITY_WEIGHT: f32 = 0.4;
 
+/// How much an entry wording asking the same aspects as the query adds
+/// ([`crate::aspect`]), at full agreement.
+pub(crate) const ASPECT_WEIGHT: f32 = 0.25;
+
+/// The share of the best wording's aspect agreement, against the mean over all the
+/// entry's wordings ([`Indexed::aspect_agreement`]).
+const ASPECT_BEST_SHARE: f32 = 0.5;
+
 /// How many BM25 candidates are re-ranked.
 pub(crate) const RERANK_DEPTH: usize = 20;
 
@@ -81,6 +89,8 @@ pub(crate) struct Indexed {
     pub defines: Vec<TokenSet>,
     /// The subjects of the wordings that ask whether something is needed.
     pub needs: Vec<TokenSet>,
+    /// The aspects each wording asks ([`crate::aspect`]).
+    aspects: Vec<crate::aspect::Aspects>,
     /// The whole entry, normalised (for confidence), and its question and answer
     /// folded (for highlights): computed once here, not per query.
     pub haystack: String,
@@ -112,6 +122,11 @@ impl Indexed {
             .filter_map(intent::necessity_subject)
             .map(|s| subject_weights(&s, synonyms))
             .collect();
+        let aspects = std::iter::once(row.question.as_str())
+            .chain(row.phrasings.iter().map(String::as_str))
+            .chain(row.question_en.as_deref())
+            .map(crate::aspect::aspects)
+            .collect();
         let haystack = entry_haystack(&row);
         let folded = fold(&format!("{}\n{}", row.question, row.answer));
         let hash = hashed.then(|| dense::content_hash(&dense::entry_text(&row)));
@@ -121,10 +136,27 @@ impl Indexed {
             words: words.into_boxed_slice(),
             defines,
             needs,
+            aspects,
             haystack,
             folded,
             hash,
         }
+    }
+}
+
+impl Indexed {
+    /// How well its wordings agree with the aspects a query asks: the best one's
+    /// agreement and the mean over all, half each. The mean keeps one stray wording
+    /// from giving an entry an aspect it is not about ("転出するときに必要な番号のこと？"
+    /// does not make the definition of 予約番号 a question of whether it is needed).
+    pub fn aspect_agreement(&self, asked: crate::aspect::Aspects) -> f32 {
+        if asked.is_empty() {
+            return 0.0;
+        }
+        let all: Vec<f32> = self.aspects.iter().map(|a| asked.agreement(*a)).collect();
+        let best = all.iter().copied().fold(0.0, f32::max);
+        let mean = all.iter().sum::<f32>() / all.len().max(1) as f32;
+        ASPECT_BEST_SHARE * best + (1.0 - ASPECT_BEST_SHARE) * mean
     }
 }
 
