@@ -258,7 +258,19 @@ impl ChatService {
     }
 
     /// Validate, append the user's message, and start the turn on a tracked task.
+    /// All of it runs on the task tracker, not in the caller's future: a client that
+    /// disconnects while the message is being stored must not leave it stored with a
+    /// `streaming` answer that no turn will ever finish.
     pub async fn start(&self, input: TurnInput) -> Result<TurnStarted, ChatError> {
+        let (done, started) = tokio::sync::oneshot::channel();
+        let this = self.clone();
+        self.inner.tasks.spawn(async move {
+            let _ = done.send(this.begin(input).await);
+        });
+        started.await.unwrap_or_else(|_| Err(StoreError::Unavailable("the turn could not be started".into()).into()))
+    }
+
+    async fn begin(&self, input: TurnInput) -> Result<TurnStarted, ChatError> {
         let message = input.message.trim().to_string();
         if message.is_empty() {
             return Err(ChatError::Invalid { field: "message", message: "must not be empty".into() });

@@ -478,3 +478,31 @@ async fn session_cookie_works_like_the_token() {
     assert_eq!(me.json::<serde_json::Value>().await.unwrap()["kind"], "guest");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_gone_while_its_message_is_stored_leaves_no_turn_unfinished() {
+    let fake = FakeOpenAi::start_with(Behavior::reply(ANSWER)).await;
+    let app = app_with(&fake).await;
+    let token = app.session().await;
+    // Requests dropped at moments spread over their first milliseconds: some while
+    // the user's message and the `streaming` answer are being stored.
+    for i in 0..160u64 {
+        let send =
+            app.client.post(app.url("/api/chat/stream")).bearer_auth(&token).json(&json!({"message": "q"})).send();
+        let _ = tokio::time::timeout(Duration::from_micros(40 * (i % 50)), send).await;
+    }
+    // Every answer that was stored is finished by its turn, none left `streaming`.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let left = app.state.store.streaming_messages().await.unwrap();
+        if left.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{} answers left streaming", left.len());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let conversations =
+        app.get_auth("/api/conversations?limit=100", &token).await.json::<serde_json::Value>().await.unwrap();
+    assert!(!conversations["conversations"].as_array().map(Vec::is_empty).unwrap_or(true), "some turns were stored");
+    app.stop().await;
+}

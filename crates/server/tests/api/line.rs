@@ -285,7 +285,7 @@ async fn long_answers_are_split_to_line_limits() {
     let paragraph = format!("{}。\n\n", "番号ポータビリティの説明".repeat(40));
     let answer = paragraph.repeat(40); // ~19,000 characters
     let l = start(&answer, |_| {}).await;
-    l.post(&[text_event("e1", "Ul", "詳しく教えて")]).await;
+    l.post(&[text_event("e1", "Ul", "MNPの予約番号について詳しく教えて")]).await;
     let done = l.wait_delivered(1).await;
     let parts = texts(&done[0]);
     assert!(parts.len() >= 4 && parts.len() <= 5, "{}", parts.len());
