@@ -66,6 +66,34 @@ pub enum Aspect {
     Count,
 }
 
+#[cfg(test)]
+impl Aspect {
+    /// Every aspect, in declaration order.
+    pub const ALL: [Aspect; 21] = [
+        Aspect::Cost,
+        Aspect::Validity,
+        Aspect::Remaining,
+        Aspect::Lapse,
+        Aspect::Extend,
+        Aspect::Where,
+        Aspect::Obtain,
+        Aspect::Duration,
+        Aspect::Today,
+        Aspect::Hours,
+        Aspect::Weekend,
+        Aspect::Procedure,
+        Aspect::Problem,
+        Aspect::Need,
+        Aspect::Requirements,
+        Aspect::Definition,
+        Aspect::History,
+        Aspect::Consequence,
+        Aspect::Support,
+        Aspect::Cancel,
+        Aspect::Count,
+    ];
+}
+
 /// The aspects of a text, as a bit set.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Aspects(u32);
@@ -536,32 +564,7 @@ mod tests {
 
     fn of(text: &str) -> Vec<Aspect> {
         let a = aspects(text);
-        [
-            Cost,
-            Validity,
-            Remaining,
-            Lapse,
-            Extend,
-            Where,
-            Obtain,
-            Duration,
-            Today,
-            Hours,
-            Weekend,
-            Procedure,
-            Problem,
-            Need,
-            Requirements,
-            Definition,
-            History,
-            Consequence,
-            Support,
-            Cancel,
-            Count,
-        ]
-        .into_iter()
-        .filter(|x| a.has(*x))
-        .collect()
+        Aspect::ALL.into_iter().filter(|x| a.has(*x)).collect()
     }
 
     #[test]
