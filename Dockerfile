@@ -56,7 +56,7 @@ RUN set -eu; \
 FROM --platform=$BUILDPLATFORM rust:1-bookworm AS build
 ARG TARGETARCH
 WORKDIR /src
-# A C cross compiler for the target (ring and the bundled SQLite build C code);
+# A C cross compiler for the target (ring, the bundled SQLite and mimalloc build C code);
 # nothing to add when the build machine has the target's architecture.
 # hadolint ignore=DL3008
 RUN set -eu; \
