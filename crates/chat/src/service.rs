@@ -21,6 +21,7 @@ use tenmon_store::{
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 /// Tunables of the chat engine.
 #[derive(Debug, Clone)]
@@ -264,9 +265,13 @@ impl ChatService {
     pub async fn start(&self, input: TurnInput) -> Result<TurnStarted, ChatError> {
         let (done, started) = tokio::sync::oneshot::channel();
         let this = self.clone();
-        self.inner.tasks.spawn(async move {
-            let _ = done.send(this.begin(input).await);
-        });
+        // In the request's span: its logs keep the request id.
+        self.inner.tasks.spawn(
+            async move {
+                let _ = done.send(this.begin(input).await);
+            }
+            .in_current_span(),
+        );
         started.await.unwrap_or_else(|_| Err(StoreError::Unavailable("the turn could not be started".into()).into()))
     }
 

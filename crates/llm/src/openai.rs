@@ -237,7 +237,8 @@ impl Provider for OpenAiProvider {
 
     async fn complete(&self, request: &ChatRequest) -> Result<Completion, LlmError> {
         let response = self.send(request, false).await?;
-        let bytes = response.bytes().await.map_err(|e| LlmError::Protocol(format!("body: {e}")))?;
+        // Cut before the client saw anything: worth another try, like a refused connection.
+        let bytes = response.bytes().await.map_err(|_| LlmError::Unavailable("the answer was cut".into()))?;
         let whole: Whole = serde_json::from_slice(&bytes).map_err(|e| {
             tracing::warn!(upstream = %self.cfg.name, error = %e, "unparseable completion");
             LlmError::Protocol("bad completion".into())

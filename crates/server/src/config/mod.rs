@@ -388,7 +388,6 @@ impl Config {
         let url_raw = src.string("DATABASE_URL", "sqlite://data/tenmon-ark.db");
         let url = DatabaseUrl::parse(&url_raw).map_err(|e| ConfigError::new("DATABASE_URL", e))?;
         // Recorded again, redacted: the raw URL may carry a password.
-        let pool_min: u32 = src.parse("DATABASE_POOL_MIN", 1, "a whole number")?;
         // SQLite reads run on their connection's own thread: readers beyond the cores
         // only add thread switches (2 readers on 2 cores served ~7% more chat turns
         // than 8). Database servers do their work elsewhere: 8.
@@ -396,7 +395,8 @@ impl Config {
             tenmon_store::Backend::Sqlite => std::thread::available_parallelism().map_or(2, |n| n.get()).max(2) as u32,
             _ => 8,
         };
-        let pool_max: u32 = src.parse("DATABASE_POOL_MAX", default_max, "a whole number from 1")?;
+        let pool_min: u32 = src.parse("DATABASE_POOL_MIN", 1, "a whole number")?;
+        let pool_max: u32 = src.parse("DATABASE_POOL_MAX", default_max.max(pool_min), "a whole number from 1")?;
         if pool_max == 0 {
             return Err(ConfigError::new("DATABASE_POOL_MAX", "must be at least 1"));
         }

@@ -21,6 +21,13 @@ pub fn is_upload(method: &Method, path: &str) -> bool {
         && (path == "/api/files" || (path.starts_with("/api/kb/bases/") && path.ends_with("/documents")))
 }
 
+/// The OpenAI-compatible completion: a non-streamed answer starts only when the model
+/// has finished, and nothing of it survives a 408 there, so it gets the model's time.
+/// (`/api/chat` keeps the request timeout: its turn goes on and can be resumed.)
+fn is_model_answer(method: &Method, path: &str) -> bool {
+    method == Method::POST && path == "/v1/chat/completions"
+}
+
 /// The largest body any route accepts (for `DefaultBodyLimit`, which this layer
 /// narrows per route).
 pub fn largest(state: &AppState) -> usize {
@@ -50,7 +57,14 @@ const UPLOAD_TIME: std::time::Duration = std::time::Duration::from_secs(300);
 /// Answer 408 when the response has not started within the route's time.
 pub async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let limit = state.config.server.request_timeout;
-    let limit = if is_upload(req.method(), req.uri().path()) { limit.max(UPLOAD_TIME) } else { limit };
+    let (method, path) = (req.method(), req.uri().path());
+    let limit = if is_upload(method, path) {
+        limit.max(UPLOAD_TIME)
+    } else if is_model_answer(method, path) {
+        limit.max(state.config.llm.completion_timeout)
+    } else {
+        limit
+    };
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(res) => res,
         Err(_) => ApiError::RequestTimeout.into_response(),

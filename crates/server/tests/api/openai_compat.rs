@@ -2,6 +2,7 @@
 
 use crate::helpers::{error_code, use_fakes, SseReader, TestApp};
 use serde_json::json;
+use std::time::Duration;
 use tenmon_test_support::{Behavior, FakeOpenAi};
 
 const KEY: &str = "op-key-0123456789abcdef";
@@ -72,7 +73,7 @@ async fn non_streamed_completions_retry_fall_back_and_time_out() {
     let app = TestApp::spawn_with(|c| {
         use_fakes(c, &[&first, &second]);
         c.chat.api_key_hashes = vec![tenmon_ark::auth::hash_token(KEY)];
-        c.llm.completion_timeout = std::time::Duration::from_millis(500);
+        c.llm.completion_timeout = Duration::from_millis(500);
     })
     .await;
     let ask = || {
@@ -95,11 +96,13 @@ async fn non_streamed_completions_retry_fall_back_and_time_out() {
     let body: serde_json::Value = ask().await.json().await.unwrap();
     assert_eq!(body["choices"][0]["message"]["content"], "二番目です", "{body}");
     assert_eq!(second.requests().last().unwrap()["stream"], false);
-    // An upstream that never finishes its answer: 504, not a hang; both were tried.
+    // An upstream that never finishes its answer: 504, not a hang. A timeout is not
+    // retried elsewhere (as with a stream's first token): the second is not asked.
     first.set_default(Behavior::Hang);
-    second.set_default(Behavior::Hang);
+    let asked_second = second.requests().len();
     let (status, code, _) = error_code(ask().await).await;
     assert_eq!((status, code.as_str()), (504, "upstream_timeout"));
+    assert_eq!(second.requests().len(), asked_second);
     // Refused credentials are not the client's fault, and the body never leaks.
     first.set_default(Behavior::status(401));
     second.set_default(Behavior::status(500));
@@ -226,5 +229,22 @@ async fn config_file_assistants_are_listed_usable_and_in_the_spec() {
         .await;
     assert_eq!(res.status(), 200);
     assert_eq!(fake.requests()[0]["messages"][0]["content"], "あなたは営業担当です。");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_whole_answer_gets_the_models_time_not_the_request_timeout() {
+    // Three chunks 300 ms apart: the whole answer comes after ~0.9 s.
+    let fake = FakeOpenAi::start_with(Behavior::slow_reply("ゆっくり答えます。", Duration::from_millis(300))).await;
+    let app = TestApp::spawn_with(|c| {
+        use_fakes(c, &[&fake]);
+        c.chat.api_key_hashes = vec![tenmon_ark::auth::hash_token(KEY)];
+        c.server.request_timeout = Duration::from_millis(400);
+        c.llm.completion_timeout = Duration::from_secs(5);
+    })
+    .await;
+    let body = json!({"model": "default", "messages": [{"role": "user", "content": "質問"}]});
+    let res = app.post_json("/v1/chat/completions", KEY, body).await;
+    assert_eq!(res.status(), 200, "{:?}", res.text().await);
     app.stop().await;
 }
