@@ -91,6 +91,10 @@ impl OpenAiProvider {
     }
 }
 
+/// The most a non-streamed answer may weigh: far over any model's output limit, so
+/// only a misbehaving upstream meets it (instead of our memory).
+const MAX_COMPLETION_BYTES: usize = 16 << 20;
+
 /// A non-streamed answer (`chat.completion`).
 #[derive(Deserialize)]
 struct Whole {
@@ -236,9 +240,18 @@ impl Provider for OpenAiProvider {
     }
 
     async fn complete(&self, request: &ChatRequest) -> Result<Completion, LlmError> {
-        let response = self.send(request, false).await?;
+        let mut response = self.send(request, false).await?;
+        let mut bytes = Vec::new();
         // Cut before the client saw anything: worth another try, like a refused connection.
-        let bytes = response.bytes().await.map_err(|_| LlmError::Unavailable("the answer was cut".into()))?;
+        while let Some(chunk) =
+            response.chunk().await.map_err(|_| LlmError::Unavailable("the answer was cut".into()))?
+        {
+            if bytes.len() + chunk.len() > MAX_COMPLETION_BYTES {
+                tracing::warn!(upstream = %self.cfg.name, "completion over {MAX_COMPLETION_BYTES} bytes");
+                return Err(LlmError::Protocol("the answer is too large".into()));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         let whole: Whole = serde_json::from_slice(&bytes).map_err(|e| {
             tracing::warn!(upstream = %self.cfg.name, error = %e, "unparseable completion");
             LlmError::Protocol("bad completion".into())

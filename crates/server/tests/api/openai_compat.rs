@@ -248,3 +248,14 @@ async fn a_whole_answer_gets_the_models_time_not_the_request_timeout() {
     assert_eq!(res.status(), 200, "{:?}", res.text().await);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_oversized_whole_answer_is_refused_not_buffered() {
+    // 6 million kana: 18 MB of JSON from a misbehaving upstream (the cap is 16 MiB).
+    let fake = FakeOpenAi::start_with(Behavior::reply(&"あ".repeat(6_000_000))).await;
+    let app = app(&fake).await;
+    let body = json!({"model": "default", "messages": [{"role": "user", "content": "質問"}]});
+    let (status, code, _) = error_code(app.post_json("/v1/chat/completions", KEY, body).await).await;
+    assert_eq!((status, code.as_str()), (502, "upstream_unavailable"));
+    app.stop().await;
+}
