@@ -102,31 +102,26 @@ pub(crate) struct Indexed {
 
 impl Indexed {
     pub fn new(row: KbEntryRow, synonyms: &Synonyms, hashed: bool) -> Self {
-        let variants: Vec<TokenSet> = std::iter::once(row.question.as_str())
+        // The ways the entry's question is worded: the question, its phrasings, English.
+        let wordings: Vec<&str> = std::iter::once(row.question.as_str())
             .chain(row.phrasings.iter().map(String::as_str))
             .chain(row.question_en.as_deref())
-            .map(|v| token_weights(v, synonyms))
             .collect();
+        let variants: Vec<TokenSet> = wordings.iter().map(|v| token_weights(v, synonyms)).collect();
         let mut words: Vec<u64> = variants.iter().flat_map(|v| v.iter().map(|p| p.0)).collect();
         words.sort_unstable();
         words.dedup();
-        let defines = std::iter::once(row.question.as_str())
-            .chain(row.phrasings.iter().map(String::as_str))
-            .chain(row.question_en.as_deref())
-            .filter_map(intent::definition_subject)
+        let defines = wordings
+            .iter()
+            .filter_map(|w| intent::definition_subject(w))
             .map(|s| subject_weights(&s, synonyms))
             .collect();
-        let needs = std::iter::once(row.question.as_str())
-            .chain(row.phrasings.iter().map(String::as_str))
-            .chain(row.question_en.as_deref())
-            .filter_map(intent::necessity_subject)
+        let needs = wordings
+            .iter()
+            .filter_map(|w| intent::necessity_subject(w))
             .map(|s| subject_weights(&s, synonyms))
             .collect();
-        let aspects = std::iter::once(row.question.as_str())
-            .chain(row.phrasings.iter().map(String::as_str))
-            .chain(row.question_en.as_deref())
-            .map(crate::aspect::aspects)
-            .collect();
+        let aspects = wordings.iter().map(|w| crate::aspect::aspects(w)).collect();
         let haystack = entry_haystack(&row);
         let folded = fold(&format!("{}\n{}", row.question, row.answer));
         let hash = hashed.then(|| dense::content_hash(&dense::entry_text(&row)));

@@ -11,7 +11,7 @@ mod upstreams;
 pub use embeddings::{EmbeddingsConfig, OpenAiEmbeddings};
 pub use error::LlmError;
 pub use openai::{OpenAiConfig, OpenAiProvider};
-pub use upstreams::{Completed, RetryPolicy, Timeouts, Upstream, Upstreams};
+pub use upstreams::{RetryPolicy, Timeouts, Upstream, Upstreams};
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;

@@ -1,5 +1,6 @@
 //! OpenAI Chat Completions (and every server that speaks it: vLLM, llama.cpp,
-//! Ollama, Azure-style gateways), streamed with `stream_options.include_usage`.
+//! Ollama, Azure-style gateways), streamed with `stream_options.include_usage`, or
+//! whole (`stream: false`) for callers that do not stream.
 
 use crate::{ChatRequest, Completion, EventStream, LlmError, Provider, StreamEvent, TokenUsage};
 use async_trait::async_trait;

@@ -58,16 +58,6 @@ pub(crate) fn backoff(retry: &RetryPolicy, attempt: u32, err: &LlmError) -> Dura
     capped.mul_f64(jitter)
 }
 
-/// A whole answer and where it came from.
-#[derive(Debug)]
-pub struct Completed {
-    pub completion: Completion,
-    /// The model that answered.
-    pub model: String,
-    /// Retries spent (across upstreams) before it answered.
-    pub retries: u64,
-}
-
 /// A started stream and where it came from.
 pub struct Started {
     pub stream: EventStream,
@@ -122,9 +112,9 @@ impl Upstreams {
     /// The whole answer, not streamed (for clients that asked for JSON): the upstream
     /// sends one body instead of a chunk per token. Retries and fallback as for
     /// [`Upstreams::start`]; the answer must arrive within the completion timeout.
-    pub async fn complete(&self, request: &ChatRequest) -> Result<Completed, LlmError> {
+    pub async fn complete(&self, request: &ChatRequest) -> Result<Completion, LlmError> {
         let limit = self.timeouts.completion;
-        let (completion, model, retries) = self
+        let (completion, _model, _retries) = self
             .first_success(request, |u, r| {
                 Box::pin(async move {
                     let whole = u.provider.complete(&r);
@@ -132,7 +122,7 @@ impl Upstreams {
                 })
             })
             .await?;
-        Ok(Completed { completion, model, retries })
+        Ok(completion)
     }
 
     /// Try each upstream in order: a retryable failure is tried again with backoff,

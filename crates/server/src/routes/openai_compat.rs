@@ -222,7 +222,7 @@ pub async fn chat_completions(
     let model = assistant.id.clone();
     if !req.stream {
         // Asked whole: the upstream is asked whole too (one body, not a chunk per token).
-        let c = state.chat.upstreams().complete(&request).await.map_err(llm_error)?.completion;
+        let c = state.chat.upstreams().complete(&request).await.map_err(llm_error)?;
         let usage = c.usage.unwrap_or(TokenUsage {
             prompt_tokens: request.messages.iter().map(|m| tenmon_chat::estimate_tokens(&m.content)).sum(),
             completion_tokens: tenmon_chat::estimate_tokens(&c.text),
