@@ -1,7 +1,9 @@
 """Chat engine benchmarks, side by side in one run against the fake upstream:
 
 1. req/s and p50/p99 of a non-streamed turn: direct to the fake upstream, through
-   /v1/chat/completions, and through /api/chat (persisted to SQLite), at c=16 and c=64;
+   /v1/chat/completions, through /api/chat (persisted to SQLite), and through nginx
+   (a reference: what a C reverse proxy with upstream keep-alive adds on the same
+   cores, where nginx is installed), at c=16 and c=64;
 2. time to first token added by the server on a streamed turn (/api/chat/stream vs
    the fake upstream's own stream);
 3. concurrent streams held (fake upstream at 50 ms per token) and RSS per stream.
@@ -15,6 +17,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import resource
 import socket
 import statistics
@@ -22,12 +25,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 BIN, FAKE = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 STREAMS = int(sys.argv[3]) if len(sys.argv) > 3 else 10000
 KEY = "bench-key-0123456789abcdef"
 DURATION = os.environ.get("BENCH_DURATION", "10s")
+NGINX_ROW = "through nginx (reference proxy, no app)"
 
 
 def free_port():
@@ -89,6 +94,43 @@ def start_server(tmp, upstream):
         except OSError:
             time.sleep(0.025)
     raise RuntimeError("server did not start")
+
+
+def start_nginx(tmp, upstream):
+    """nginx proxying to the fake with upstream keep-alive: the reference for what any
+    proxy adds when it shares the 2 cores with the load tool and the upstream."""
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    if nginx is None:
+        return None, None
+    port = free_port()
+    hostport = urllib.parse.urlsplit(upstream).netloc
+    conf = os.path.join(tmp, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""worker_processes 2;
+daemon off;
+error_log {tmp}/nginx-error.log warn;
+pid {tmp}/nginx.pid;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {tmp}; proxy_temp_path {tmp};
+  fastcgi_temp_path {tmp}; uwsgi_temp_path {tmp}; scgi_temp_path {tmp};
+  upstream fake {{ server {hostport}; keepalive 128; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{ proxy_pass http://fake; proxy_http_version 1.1; proxy_set_header Connection ""; }}
+  }}
+}}
+""")
+    p = subprocess.Popen([nginx, "-c", conf, "-p", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return p, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.025)
+    p.terminate()
+    return None, None
 
 
 def wrk(url, body, token, conns):
@@ -168,15 +210,22 @@ def main():
     oa_body = {"model": "gpt-fake", "messages": [{"role": "user", "content": "予約番号の有効期限は？"}]}
     v1_body = {"model": "mnp-support", "messages": [{"role": "user", "content": "予約番号の有効期限は？"}]}
     chat_body = {"message": "予約番号の有効期限は？"}
+    nginx, proxied = start_nginx(tmp, upstream)
     table = {}
     for conns in (16, 64):
-        for name, url, body, tok in (
+        paths = [
             ("direct to the fake upstream", upstream + "/chat/completions", oa_body, None),
             ("through /v1/chat/completions", base + "/v1/chat/completions", v1_body, KEY),
             ("through /api/chat (persisted, SQLite)", base + "/api/chat", chat_body, token),
-        ):
+        ]
+        if nginx:
+            path = urllib.parse.urlsplit(upstream).path.rstrip("/")
+            paths.append((NGINX_ROW, f"{proxied}{path}/chat/completions", oa_body, None))
+        for name, url, body, tok in paths:
             table[(name, conns)] = wrk(url, body, tok, conns)
     rss_after_load = rss_kib(server.pid)
+    if nginx:
+        nginx.terminate(); nginx.wait()
 
     # Time to first token, sequential, median of 50.
     direct, through = [], []
@@ -206,8 +255,12 @@ def main():
         d = table[("direct to the fake upstream", c)]
         v = table[("through /v1/chat/completions", c)]
         a = table[("through /api/chat (persisted, SQLite)", c)]
-        return (f"c={c}: /v1 = {v[0] / d[0]:.2f}× direct req/s, p99 +{to_ms(v[2]) - to_ms(d[2]):.2f} ms; "
+        line = (f"c={c}: /v1 = {v[0] / d[0]:.2f}× direct req/s, p99 +{to_ms(v[2]) - to_ms(d[2]):.2f} ms; "
                 f"/api/chat = {a[0] / d[0]:.2f}× direct req/s ({a[0]:,.0f} turns/s)")
+        n = table.get((NGINX_ROW, c))
+        if n:
+            line += f"; nginx = {n[0] / d[0]:.2f}× direct req/s, p99 +{to_ms(n[2]) - to_ms(d[2]):.2f} ms"
+        return line
     report = f"""# Chat engine benchmark, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC
 
 - Machine: {machine()}
@@ -226,7 +279,9 @@ def main():
 - Server RSS after the load: {rss_after_load / 1024:.1f} MiB
 
 Targets: /v1 at least 0.25× direct req/s and under 2 ms added p99 at c=64; /api/chat at
-least 3,000 persisted turns/s on SQLite.
+least 3,000 persisted turns/s on SQLite. The nginx row is no target: it shows what a
+reverse proxy that does nothing but forward adds under the same closed-loop load, where
+a proxy's added latency is mostly its share of the 2 cores (64 connections / req/s).
 
 ## Time to first token (sequential, median of 50)
 

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// Settings of one OpenAI-compatible upstream.
@@ -31,12 +31,15 @@ pub struct OpenAiProvider {
 }
 
 /// The HTTP client for an OpenAI-compatible server (chat and embeddings alike): no
-/// Nagle delay on small writes, idle connections kept a minute.
+/// Nagle delay on small writes, idle connections kept a minute, and redirects not
+/// followed (an API answers where it is asked; a redirected POST is a misconfigured
+/// base URL, better reported than replayed elsewhere with the key).
 pub(crate) fn http_client(connect_timeout: Duration) -> Result<reqwest::Client, LlmError> {
     reqwest::Client::builder()
         .connect_timeout(connect_timeout)
         .tcp_nodelay(true)
         .pool_idle_timeout(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| LlmError::Unavailable(format!("http client: {e}")))
 }
@@ -52,21 +55,15 @@ impl OpenAiProvider {
     /// Send a completion request; errors before the answer (connection, status) are
     /// classified here for both the streamed and the whole form.
     async fn send(&self, request: &ChatRequest, stream: bool) -> Result<reqwest::Response, LlmError> {
-        let mut body = serde_json::json!({
-            "model": request.model.as_deref().unwrap_or(&self.cfg.model),
-            "messages": request.messages,
-            "stream": stream,
-        });
-        if stream {
-            body["stream_options"] = serde_json::json!({"include_usage": true});
-        }
-        if let Some(max) = request.max_tokens {
-            body["max_tokens"] = max.into();
-        }
-        if let Some(t) = request.temperature {
+        let body = Body {
+            model: request.model.as_deref().unwrap_or(&self.cfg.model),
+            messages: &request.messages,
+            stream,
+            stream_options: stream.then_some(StreamOptions { include_usage: true }),
+            max_tokens: request.max_tokens,
             // As the decimal that was configured (0.2, not 0.20000000298 from the f32).
-            body["temperature"] = serde_json::json!((f64::from(t) * 1000.0).round() / 1000.0);
-        }
+            temperature: request.temperature.map(|t| (f64::from(t) * 1000.0).round() / 1000.0),
+        };
         let accept = if stream { "text/event-stream" } else { "application/json" };
         let mut req = self.http.post(self.url.clone()).json(&body).header(reqwest::header::ACCEPT, accept);
         if let Some(key) = &self.cfg.api_key {
@@ -90,6 +87,26 @@ impl OpenAiProvider {
         }
         Ok(response)
     }
+}
+
+/// The request body, typed: serialized straight to bytes (a `json!` tree cost a map
+/// per object, built and dropped on every request).
+#[derive(Serialize)]
+struct Body<'a> {
+    model: &'a str,
+    messages: &'a [crate::Message],
+    stream: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_options: Option<StreamOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct StreamOptions {
+    include_usage: bool,
 }
 
 /// The most a non-streamed answer may weigh: far over any model's output limit, so

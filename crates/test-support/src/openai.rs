@@ -80,6 +80,10 @@ struct Shared {
     concepts: Mutex<Vec<Vec<String>>>,
     /// While false, requests are recorded and then held until `resume`.
     open: tokio::sync::watch::Sender<bool>,
+    /// Whether requests are kept for `requests()`: the fake as a process (nobody can
+    /// ask it) keeps none, or a benchmark's millions of requests would grow it to GiBs
+    /// and stall it on every reallocation of the list.
+    record: std::sync::atomic::AtomicBool,
 }
 
 /// A running fake. Dropping it stops the server.
@@ -118,6 +122,7 @@ impl FakeOpenAi {
             embed_requests: Mutex::new(Vec::new()),
             concepts: Mutex::new(Vec::new()),
             open: tokio::sync::watch::Sender::new(true),
+            record: std::sync::atomic::AtomicBool::new(true),
         });
         let app = Router::new()
             .route("/v1/chat/completions", post(completions))
@@ -135,6 +140,11 @@ impl FakeOpenAi {
             let _ = axum::serve(listener, app).await;
         });
         FakeOpenAi { addr, shared, task }
+    }
+
+    /// Keep no more requests (for a fake run as a process, where nobody reads them).
+    pub fn stop_recording(&self) {
+        self.shared.record.store(false, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The base URL to configure (`…/v1`).
@@ -237,7 +247,9 @@ fn chunk(model: &str, delta: Value, finish: Option<&str>) -> Bytes {
 }
 
 async fn completions(State(shared): State<Arc<Shared>>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
-    shared.requests.lock().expect("lock").push((headers, body.clone()));
+    if shared.record.load(std::sync::atomic::Ordering::Relaxed) {
+        shared.requests.lock().expect("lock").push((headers, body.clone()));
+    }
     let _ = shared.open.subscribe().wait_for(|open| *open).await;
     let behavior = {
         let next = shared.script.lock().expect("lock").pop_front();
@@ -401,7 +413,9 @@ fn invalid(message: &str) -> Response {
 }
 
 async fn embeddings(State(shared): State<Arc<Shared>>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
-    shared.embed_requests.lock().expect("lock").push((headers, body.clone()));
+    if shared.record.load(std::sync::atomic::Ordering::Relaxed) {
+        shared.embed_requests.lock().expect("lock").push((headers, body.clone()));
+    }
     let behavior = {
         let next = shared.embed_script.lock().expect("lock").pop_front();
         next.or_else(|| shared.embed_default.lock().expect("lock").clone())

@@ -17,7 +17,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::StreamExt;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -166,6 +166,40 @@ fn convert(messages: Vec<InMessage>) -> Result<Vec<Message>, ApiError> {
         .collect()
 }
 
+/// A whole answer (`chat.completion`), typed: written straight out instead of built
+/// as a `json!` tree first.
+#[derive(Serialize)]
+struct Whole<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: [WholeChoice<'a>; 1],
+    usage: WholeUsage,
+}
+
+#[derive(Serialize)]
+struct WholeChoice<'a> {
+    index: u32,
+    message: WholeMessage<'a>,
+    logprobs: Option<()>,
+    finish_reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct WholeMessage<'a> {
+    role: &'static str,
+    content: &'a str,
+    refusal: Option<()>,
+}
+
+#[derive(Serialize)]
+struct WholeUsage {
+    prompt_tokens: u32,
+    completion_tokens: u32,
+    total_tokens: u32,
+}
+
 /// Chat Completions in the OpenAI wire format.
 #[utoipa::path(post, path = "/v1/chat/completions", tag = "openai", request_body = CompletionRequest,
     security(("bearer" = [])),
@@ -229,11 +263,24 @@ pub async fn chat_completions(
         });
         record_usage(&state, &subjects, usage);
         let text = vault.restore(&c.text);
-        return Ok(Json(json!({
-            "id": id, "object": "chat.completion", "created": created, "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": null}, "logprobs": null, "finish_reason": c.finish_reason}],
-            "usage": {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens, "total_tokens": usage.prompt_tokens + usage.completion_tokens},
-        }))
+        let total_tokens = usage.prompt_tokens + usage.completion_tokens;
+        return Ok(Json(Whole {
+            id: &id,
+            object: "chat.completion",
+            created,
+            model: &model,
+            choices: [WholeChoice {
+                index: 0,
+                message: WholeMessage { role: "assistant", content: &text, refusal: None },
+                logprobs: None,
+                finish_reason: &c.finish_reason,
+            }],
+            usage: WholeUsage {
+                prompt_tokens: usage.prompt_tokens,
+                completion_tokens: usage.completion_tokens,
+                total_tokens,
+            },
+        })
         .into_response());
     }
     let started = state.chat.upstreams().start(&request).await.map_err(llm_error)?;

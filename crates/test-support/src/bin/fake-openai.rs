@@ -27,6 +27,7 @@ async fn main() {
     let delay = flag(&args, "--delay-ms").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
     let answer = flag(&args, "--answer").cloned().unwrap_or_else(|| ANSWER.to_string());
     let fake = FakeOpenAi::start_on(&addr, Behavior::slow_reply(&answer, Duration::from_millis(delay))).await;
+    fake.stop_recording();
     let mut out = std::io::stdout();
     let _ = writeln!(out, "{}", fake.base_url());
     let _ = out.flush();
