@@ -36,7 +36,8 @@ pub use synonyms::Synonyms;
 
 use lru::LruCache;
 use normalize::normalize;
-use rank::{concepts_of, confidence, fold, highlights, subject_weights, token_set, unknown_words, Entries, Indexed};
+use rank::{calibrated, concepts_of, confidence, fold, highlights, subject_weights, token_set, Entries, Indexed};
+use rank::{unknown_katakana, unknown_words};
 use rank::{ASPECT_WEIGHT, BARE_TOPIC_FLOOR, BM25_SHARE, DEFINITION_WEIGHT, NECESSITY_WEIGHT, RERANK_DEPTH};
 use serde::{Deserialize, Serialize};
 use std::num::NonZeroUsize;
@@ -427,7 +428,10 @@ impl KnowledgeBase {
         let index = self.inner.index.read().map_err(lock_err)?;
         let hits = index.search(&terms, kbs, limit.max(RERANK_DEPTH))?;
         // Words no entry has count against every entry's confidence.
-        let unknown = unknown_words(&text, |t| index.knows(t));
+        let mut unknown = unknown_words(&text, |t| index.knows(t));
+        unknown.extend(unknown_katakana(query, |t| index.knows(t)));
+        let indexed: std::collections::HashSet<u64> =
+            terms.iter().filter(|(t, _)| index.knows(t)).map(|(t, _)| rank::token_hash(t)).collect();
         drop(index);
         let unknown: Vec<bool> = tokens.iter().map(|t| unknown.contains(&t.text)).collect();
         let entries = self.inner.entries.read().map_err(lock_err)?;
@@ -435,6 +439,11 @@ impl KnowledgeBase {
         // them (FAQ questions are short, so near-ties between siblings are common).
         let best = hits.first().map(|h| h.score).unwrap_or(1.0).max(f32::EPSILON);
         let query_set = entries.weigh(&token_set(terms.iter().map(|(t, w)| (t.as_str(), *w))));
+        // Wording similarity cannot see words that only answers have: a query whose
+        // rare words are in an answer (an uploaded document's text) but in no
+        // wording is ranked more by BM25, which sees the answers.
+        let seen_by_wordings = 1.0 - entries.answer_only_share(&query_set, &indexed);
+        let wording_share = (1.0 - BM25_SHARE) * seen_by_wordings;
         // The aspect asked ("無料？", "いつまで", "どこで") prefers the sibling asking it.
         let asked =
             aspect::aspects(query).union(if text != norm { aspect::aspects(&text) } else { Default::default() });
@@ -452,19 +461,25 @@ impl KnowledgeBase {
         // A question whether something is needed prefers the entry asking that of
         // the same thing.
         let need = intent::necessity_subject(query).map(|s| entries.weigh(&subject_weights(&s, &synonyms)));
-        let lexical = |e: &Indexed| confidence(&tokens, &unknown, &expansions, &e.haystack);
+        // Confidence: the query's coverage by the entry, with its closest wording's
+        // coverage by the query ([`calibrated`]).
+        let lexical = |e: &Indexed| {
+            calibrated(confidence(&tokens, &unknown, &expansions, &e.haystack), entries.wording_recall(&query_set, e))
+        };
         let mut ranked: Vec<(f32, &Indexed)> = hits
             .iter()
             .filter_map(|h| entries.get(&h.id).map(|e| (h, e)))
             .map(|(h, e)| {
-                let mut score = BM25_SHARE * h.score / best + (1.0 - BM25_SHARE) * entries.similarity(&query_set, e);
+                let mut score =
+                    (1.0 - wording_share) * h.score / best + wording_share * entries.similarity(&query_set, e);
                 if let Some((s, floor)) = &subject {
                     score += DEFINITION_WEIGHT * ((entries.definition(s, e) - floor) / (1.0 - floor)).max(0.0);
                 }
                 if let Some(s) = &need {
                     score += NECESSITY_WEIGHT * entries.necessity(s, e);
                 }
-                score += ASPECT_WEIGHT * e.aspect_agreement(asked);
+                // The aspect is read from wordings too: it speaks as much as they do.
+                score += ASPECT_WEIGHT * seen_by_wordings * e.aspect_agreement(asked);
                 (score, e)
             })
             .collect();

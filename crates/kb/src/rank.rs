@@ -35,7 +35,7 @@ const ASPECT_BEST_SHARE: f32 = 0.5;
 /// How many BM25 candidates are re-ranked.
 pub(crate) const RERANK_DEPTH: usize = 20;
 
-fn token_hash(t: &str) -> u64 {
+pub(crate) fn token_hash(t: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     t.hash(&mut h);
@@ -221,6 +221,19 @@ impl Entries {
         query.iter().map(|(h, w)| (*h, w * self.rarity(*h))).collect()
     }
 
+    /// The share of a weighed query's weight in tokens that no wording has but the
+    /// index does (`indexed`: in an answer, keywords, an uploaded document).
+    pub fn answer_only_share(&self, query: &[(u64, f32)], indexed: &HashSet<u64>) -> f32 {
+        let total: f32 = query.iter().map(|(_, w)| w).sum();
+        let only: f32 =
+            query.iter().filter(|(h, _)| !self.df.contains_key(h) && indexed.contains(h)).map(|(_, w)| w).sum();
+        if total > 0.0 {
+            only / total
+        } else {
+            0.0
+        }
+    }
+
     /// The best rarity-weighted Dice similarity between a weighed query and any
     /// wording of the entry's question.
     pub fn similarity(&self, query: &[(u64, f32)], e: &Indexed) -> f32 {
@@ -237,6 +250,39 @@ impl Entries {
     /// say more around it ("UQに乗り換えるのに予約番号", "ワンストップなら予約番号").
     pub fn necessity(&self, subject: &[(u64, f32)], e: &Indexed) -> f32 {
         self.best_match(subject, &e.needs, true)
+    }
+
+    /// The largest share of one of the entry's wordings that the (weighed) query
+    /// has: whether the query asks what the entry asks, where [`confidence`] sees
+    /// whether the entry has what the query says. Each wording token is weighted by
+    /// its rarity plus the rarity of a word no entry has, so that the words every
+    /// entry shares ("MNP", "乗り換え") still count: a query without them is not
+    /// about the topic ("テザリングのやり方" is not "MNPのやり方").
+    pub fn wording_recall(&self, query: &[(u64, f32)], e: &Indexed) -> f32 {
+        let n = self.counted as f32;
+        let floor = (1.0 + (n + 0.5) / 0.5).ln();
+        e.variants
+            .iter()
+            .map(|vt| {
+                let (mut i, mut common, mut v_total) = (0, 0.0f32, 0.0f32);
+                for &(h, w) in vt.iter() {
+                    let w = w * (self.rarity(h) + floor);
+                    v_total += w;
+                    while i < query.len() && query[i].0 < h {
+                        i += 1;
+                    }
+                    if i < query.len() && query[i].0 == h {
+                        common += w;
+                        i += 1;
+                    }
+                }
+                if v_total == 0.0 {
+                    0.0
+                } else {
+                    common / v_total
+                }
+            })
+            .fold(0.0, f32::max)
     }
 
     fn best_dice(&self, query: &[(u64, f32)], sets: &[TokenSet]) -> f32 {
@@ -309,6 +355,10 @@ const STOP_WEIGHT: f32 = 0.2;
 /// situation ("仕事が忙しくて") is words no entry has too.
 const UNKNOWN_FACTOR: f32 = 1.5;
 
+/// The least weight of an unknown word's token: the kana pairs of a loanword
+/// (テザリング) are content, however light kana pairs are elsewhere.
+const UNKNOWN_KANA_WEIGHT: f32 = 0.5;
+
 /// The words of a (normalised) query that no entry has: Latin words of three letters
 /// or more that are neither numbers nor stop words, and runs of kanji none of whose bigrams an entry
 /// has (天気, 中学生). A bigram across two known words (番号発行: 号発) or a wrong kanji
@@ -337,6 +387,43 @@ pub(crate) fn unknown_words(text: &str, knows: impl Fn(&str) -> bool) -> HashSet
                     out.insert(stem);
                 }
             }
+        }
+    }
+    out
+}
+
+/// Katakana words of the query as written (normalising turns them into hiragana,
+/// where they look like endings) most of whose bigrams no entry has: loanwords the
+/// knowledge base does not cover (テザリング, バッテリー). Three characters or more;
+/// as hiragana bigrams, as the query's tokens are. Most, not all: common kana pairs
+/// occur in some entry anyway (テザリング's んぐ), and a misspelt known word
+/// (ワンストプ) keeps most of its pairs.
+pub(crate) fn unknown_katakana(query: &str, knows: impl Fn(&str) -> bool) -> HashSet<String> {
+    let katakana = |c: char| ('\u{30A1}'..='\u{30FF}').contains(&c) || ('\u{FF66}'..='\u{FF9F}').contains(&c);
+    let mut out = HashSet::new();
+    let chars: Vec<char> = query.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let start = i;
+        while i < chars.len() && katakana(chars[i]) {
+            i += 1;
+        }
+        if i == start {
+            i += 1;
+            continue;
+        }
+        if i - start < 3 {
+            continue;
+        }
+        let run: String = chars[start..i].iter().collect();
+        let tokens: Vec<String> = tokens_of_normalized(&normalize(&run))
+            .into_iter()
+            .map(|t| t.text)
+            .filter(|t| t.chars().count() == 2)
+            .collect();
+        let unknown = tokens.iter().filter(|t| !knows(t)).count();
+        if unknown * 2 > tokens.len() {
+            out.extend(tokens);
         }
     }
     out
@@ -374,9 +461,11 @@ pub(crate) fn confidence(
         if g || t.weight <= STOP_WEIGHT {
             continue;
         }
-        total += if *unknown { UNKNOWN_FACTOR * t.weight } else { t.weight };
+        let w = t.weight;
+        // An unknown loanword's kana pairs weigh what a word does, not an ending's.
+        total += if *unknown { UNKNOWN_FACTOR * w.max(UNKNOWN_KANA_WEIGHT) } else { w };
         if haystack.contains(t.text.as_str()) {
-            covered += t.weight;
+            covered += w;
         }
     }
     if total == 0.0 {
@@ -384,6 +473,21 @@ pub(crate) fn confidence(
     } else {
         covered / total
     }
+}
+
+/// The share of the query's coverage ([`confidence`]) in the calibrated confidence;
+/// the rest is the best wording's recall ([`Entries::wording_recall`]).
+const COVERAGE_SHARE: f32 = 0.6;
+
+/// The confidence reported: the weighted geometric mean of how much of the query
+/// the entry has and how much of its closest wording the query has. Coverage alone
+/// punished long situational questions ("先月から仕事が忙しくて…") whose words the
+/// entry lacks though they ask exactly one of its wordings, and let a short
+/// off-topic question whose words an entry happens to have ("Netflixの月額料金いくら？")
+/// look answered; each measure covers the other's blind spot, and the geometric
+/// mean needs both.
+pub(crate) fn calibrated(coverage: f32, recall: f32) -> f32 {
+    coverage.max(0.0).powf(COVERAGE_SHARE) * recall.max(0.0).powf(1.0 - COVERAGE_SHARE)
 }
 
 /// Parts of the query (as the user wrote them, width-folded) that appear in the
@@ -492,5 +596,15 @@ mod tests {
         assert!(unknown("予約晩号").is_empty(), "a wrong kanji in a known word");
         assert!(unknown("I'm 17, my number").is_empty(), "numbers and short words say nothing");
         assert!(unknown("予約ばんごう いつまで").is_empty(), "kana are too often endings");
+        let known = ["わん", "んす", "すと", "とっ", "っぷ", "って"];
+        let katakana = |q: &str| {
+            let mut v: Vec<String> = unknown_katakana(q, |t| known.contains(&t)).into_iter().collect();
+            v.sort();
+            v
+        };
+        assert_eq!(katakana("テザリングのやり方"), ["ざり", "てざ", "りん", "んぐ"]);
+        assert_eq!(katakana("バッテリー"), ["って", "てり", "ばっ"], "most pairs unknown: the whole word");
+        assert!(katakana("ワンストプ").is_empty(), "a misspelt known word keeps most pairs");
+        assert!(katakana("ワンストップ SIM").is_empty());
     }
 }
