@@ -182,6 +182,16 @@ impl SearchIndex {
             .any(|f| searcher.doc_freq(&Term::from_field_text(*f, token)).is_ok_and(|n| n > 0))
     }
 
+    /// In how many indexed entries the token occurs, in the field that has it most.
+    pub fn doc_freq(&self, token: &str) -> u64 {
+        let searcher = self.reader.searcher();
+        self.fields.text[..BOOSTS.len() - 1]
+            .iter()
+            .filter_map(|f| searcher.doc_freq(&Term::from_field_text(*f, token)).ok())
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Indexed documents.
     pub fn len(&self) -> u64 {
         self.reader.searcher().num_docs()

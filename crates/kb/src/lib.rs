@@ -36,9 +36,10 @@ pub use synonyms::Synonyms;
 
 use lru::LruCache;
 use normalize::normalize;
+use rank::RERANK_DEPTH;
 use rank::{calibrated, concepts_of, confidence, fold, highlights, subject_weights, token_set, Entries, Indexed};
 use rank::{unknown_katakana, unknown_words};
-use rank::{ASPECT_WEIGHT, BARE_TOPIC_FLOOR, BM25_SHARE, DEFINITION_WEIGHT, NECESSITY_WEIGHT, RERANK_DEPTH};
+use rank::{ASPECT_WEIGHT, BARE_TOPIC_FLOOR, BM25_SHARE, DEFINITION_WEIGHT, KANA_WORD_WEIGHT, NECESSITY_WEIGHT};
 use serde::{Deserialize, Serialize};
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -432,6 +433,8 @@ impl KnowledgeBase {
         unknown.extend(unknown_katakana(query, |t| index.knows(t)));
         let indexed: std::collections::HashSet<u64> =
             terms.iter().filter(|(t, _)| index.knows(t)).map(|(t, _)| rank::token_hash(t)).collect();
+        let rare_pair = (index.len() / 20).max(3);
+        let kana_runs = rank::rare_kana_runs(&fold(query), |t| (1..=rare_pair).contains(&index.doc_freq(t)));
         drop(index);
         let unknown: Vec<bool> = tokens.iter().map(|t| unknown.contains(&t.text)).collect();
         let entries = self.inner.entries.read().map_err(lock_err)?;
@@ -480,6 +483,11 @@ impl KnowledgeBase {
                 }
                 // The aspect is read from wordings too: it speaks as much as they do.
                 score += ASPECT_WEIGHT * seen_by_wordings * e.aspect_agreement(asked);
+                // A rare kana word of the query, whole in the entry's answer (a name in a
+                // document; wordings' kana spellings of kanji words are not names).
+                if kana_runs.iter().any(|r| e.row.answer.contains(r.as_str())) {
+                    score += KANA_WORD_WEIGHT;
+                }
                 (score, e)
             })
             .collect();

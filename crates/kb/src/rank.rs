@@ -28,6 +28,10 @@ pub(crate) const NECESSITY_WEIGHT: f32 = 0.4;
 /// ([`crate::aspect`]), at full agreement.
 pub(crate) const ASPECT_WEIGHT: f32 = 0.25;
 
+/// What a rare kana word of the query found whole in the entry adds
+/// ([`rare_kana_runs`]).
+pub(crate) const KANA_WORD_WEIGHT: f32 = 0.5;
+
 /// The share of the best wording's aspect agreement, against the mean over all the
 /// entry's wordings ([`Indexed::aspect_agreement`]).
 const ASPECT_BEST_SHARE: f32 = 0.5;
@@ -475,6 +479,48 @@ pub(crate) fn confidence(
     }
 }
 
+/// The shortest kana word matched whole by [`rare_kana_runs`]' signal.
+const MIN_KANA_RUN: usize = 4;
+/// The longest window tried (longer runs are sentences, not names).
+const MAX_KANA_RUN: usize = 8;
+
+/// Windows of the query's hiragana runs (as written: katakana are brand names and
+/// loanwords, which other signals weigh) all of whose pairs are rare (`rare`: in few
+/// entries): the kana words a customer copies from a page ("かたつむり窓口"). As pairs they weigh little (most kana pairs are endings),
+/// so a document that has the word whole is outranked by an entry with the kanji
+/// next to it; matched whole, the word speaks. Longest windows first.
+pub(crate) fn rare_kana_runs(text: &str, rare: impl Fn(&str) -> bool) -> Vec<String> {
+    let hiragana = |c: char| ('\u{3041}'..='\u{309F}').contains(&c) || c == 'ー';
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let start = i;
+        while i < chars.len() && hiragana(chars[i]) {
+            i += 1;
+        }
+        if i == start {
+            i += 1;
+            continue;
+        }
+        let run = &chars[start..i];
+        // Every pair rare: endings and particles ("のうちに", "ていったら") have common ones.
+        let rare_pair: Vec<bool> =
+            (0..run.len().saturating_sub(1)).map(|k| rare(&run[k..k + 2].iter().collect::<String>())).collect();
+        for len in (MIN_KANA_RUN..=MAX_KANA_RUN.min(run.len())).rev() {
+            for from in 0..=run.len() - len {
+                if rare_pair[from..from + len - 1].iter().all(|r| *r) {
+                    let w: String = run[from..from + len].iter().collect();
+                    if !out.contains(&w) {
+                        out.push(w);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The share of the query's coverage ([`confidence`]) in the calibrated confidence;
 /// the rest is the best wording's recall ([`Entries::wording_recall`]).
 const COVERAGE_SHARE: f32 = 0.6;
@@ -606,5 +652,15 @@ mod tests {
         assert_eq!(katakana("バッテリー"), ["って", "てり", "ばっ"], "most pairs unknown: the whole word");
         assert!(katakana("ワンストプ").is_empty(), "a misspelt known word keeps most pairs");
         assert!(katakana("ワンストップ SIM").is_empty());
+    }
+
+    #[test]
+    fn rare_kana_words_are_found_whole() {
+        let rare = |t: &str| ["かた", "たつ", "つむ", "むり"].contains(&t);
+        let runs = rare_kana_runs("かたつむり窓口", rare);
+        assert_eq!(runs, ["かたつむり", "かたつむ", "たつむり"]);
+        assert!(rare_kana_runs("かたつむのうち", |t| t != "むの").iter().all(|r| r == "かたつむ"));
+        assert!(rare_kana_runs("のりかえできますか", rare).is_empty(), "no rare pair: nothing");
+        assert!(rare_kana_runs("たつ窓口", rare).is_empty(), "shorter than a word");
     }
 }
