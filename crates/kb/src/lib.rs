@@ -50,6 +50,8 @@ use tenmon_store::{KbEntryRow, KnowledgeBaseRow, Store, StoreError, UnansweredRo
 /// The setting holding the synonym dictionary.
 pub const SYNONYMS_SETTING: &str = "kb.synonyms";
 const PACK_SEEDED_SETTING: &str = "kb.mnp_pack_seeded";
+/// The most of a query that search reads (see [`KnowledgeBase::search`]).
+const MAX_QUERY_CHARS: usize = 1000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KbError {
@@ -349,6 +351,12 @@ impl KnowledgeBase {
     /// embedded in time the results are lexical (and not cached).
     pub async fn search(&self, query: &str, kbs: &[String], limit: usize) -> Result<SearchResponse, KbError> {
         let start = Instant::now();
+        // A question is short; a pasted page (a chat message is up to 16,000
+        // characters) is searched by its beginning, so that its cost stays bounded.
+        let query = match query.char_indices().nth(MAX_QUERY_CHARS) {
+            Some((cut, _)) => &query[..cut],
+            None => query,
+        };
         let norm = normalize(query).split_whitespace().collect::<Vec<_>>().join(" ");
         let limit = limit.clamp(1, 50);
         let mut kbs = kbs.to_vec();
@@ -466,8 +474,15 @@ impl KnowledgeBase {
         let need = intent::necessity_subject(query).map(|s| entries.weigh(&subject_weights(&s, &synonyms)));
         // Confidence: the query's coverage by the entry, with its closest wording's
         // coverage by the query ([`calibrated`]).
+        // An entry without phrasings (an uploaded document's chunk, titled by its
+        // heading) is asked about its text, not its title: coverage alone.
         let lexical = |e: &Indexed| {
-            calibrated(confidence(&tokens, &unknown, &expansions, &e.haystack), entries.wording_recall(&query_set, e))
+            let coverage = confidence(&tokens, &unknown, &expansions, &e.haystack);
+            if e.row.phrasings.is_empty() {
+                coverage
+            } else {
+                calibrated(coverage, entries.wording_recall(&query_set, e))
+            }
         };
         let mut ranked: Vec<(f32, &Indexed)> = hits
             .iter()
@@ -483,9 +498,10 @@ impl KnowledgeBase {
                 }
                 // The aspect is read from wordings too: it speaks as much as they do.
                 score += ASPECT_WEIGHT * seen_by_wordings * e.aspect_agreement(asked);
-                // A rare kana word of the query, whole in the entry's answer (a name in a
-                // document; wordings' kana spellings of kanji words are not names).
-                if kana_runs.iter().any(|r| e.row.answer.contains(r.as_str())) {
+                // A rare kana word of the query, whole in the entry's question or answer
+                // (a name in a document; phrasings' kana spellings of kanji words are
+                // not names).
+                if kana_runs.iter().any(|r| e.folded.contains(r.as_str())) {
                     score += KANA_WORD_WEIGHT;
                 }
                 (score, e)

@@ -483,37 +483,54 @@ pub(crate) fn confidence(
 const MIN_KANA_RUN: usize = 4;
 /// The longest window tried (longer runs are sentences, not names).
 const MAX_KANA_RUN: usize = 8;
+/// How much of a query is read for kana words, and how many windows are weighed and
+/// kept: each new pair is an index lookup, so a pasted page must not cost thousands.
+const KANA_SCAN_CHARS: usize = 256;
+const KANA_WINDOWS_TRIED: usize = 96;
+const KANA_WINDOWS_KEPT: usize = 16;
 
 /// Windows of the query's hiragana runs (as written: katakana are brand names and
-/// loanwords, which other signals weigh) all of whose pairs are rare (`rare`: in few
-/// entries): the kana words a customer copies from a page ("かたつむり窓口"). As pairs they weigh little (most kana pairs are endings),
-/// so a document that has the word whole is outranked by an entry with the kanji
-/// next to it; matched whole, the word speaks. Longest windows first.
+/// loanwords, which other signals weigh) all of whose pairs, as the index holds
+/// them (normalised: long vowels folded), are rare (`rare`: in few entries): the
+/// kana words a customer copies from a page ("かたつむり窓口"). As pairs they weigh
+/// little (most kana pairs are endings), so a document that has the word whole is
+/// outranked by an entry with the kanji next to it; matched whole, the word speaks.
+/// Longest windows first. Every pair rare: endings and particles ("のうちに",
+/// "ていったら") have common ones.
 pub(crate) fn rare_kana_runs(text: &str, rare: impl Fn(&str) -> bool) -> Vec<String> {
     let hiragana = |c: char| ('\u{3041}'..='\u{309F}').contains(&c) || c == 'ー';
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let start = i;
-        while i < chars.len() && hiragana(chars[i]) {
-            i += 1;
-        }
-        if i == start {
-            i += 1;
-            continue;
-        }
-        let run = &chars[start..i];
-        // Every pair rare: endings and particles ("のうちに", "ていったら") have common ones.
-        let rare_pair: Vec<bool> =
-            (0..run.len().saturating_sub(1)).map(|k| rare(&run[k..k + 2].iter().collect::<String>())).collect();
+    let text: String = text.chars().take(KANA_SCAN_CHARS).collect();
+    let mut known: HashMap<String, bool> = HashMap::new();
+    let mut out: Vec<String> = Vec::new();
+    let mut tried = 0;
+    for run in text.split(|c: char| !hiragana(c)) {
+        let run: Vec<char> = run.chars().collect();
         for len in (MIN_KANA_RUN..=MAX_KANA_RUN.min(run.len())).rev() {
             for from in 0..=run.len() - len {
-                if rare_pair[from..from + len - 1].iter().all(|r| *r) {
-                    let w: String = run[from..from + len].iter().collect();
-                    if !out.contains(&w) {
-                        out.push(w);
-                    }
+                if tried == KANA_WINDOWS_TRIED || out.len() == KANA_WINDOWS_KEPT {
+                    return out;
+                }
+                tried += 1;
+                let window: String = run[from..from + len].iter().collect();
+                if out.contains(&window) {
+                    continue;
+                }
+                let pairs: Vec<String> = tokens_of_normalized(&normalize(&window))
+                    .into_iter()
+                    .map(|t| t.text)
+                    .filter(|t| t.chars().count() == 2)
+                    .collect();
+                let all_rare = !pairs.is_empty()
+                    && pairs.into_iter().all(|p| match known.get(&p) {
+                        Some(r) => *r,
+                        None => {
+                            let r = rare(&p);
+                            known.insert(p, r);
+                            r
+                        }
+                    });
+                if all_rare {
+                    out.push(window);
                 }
             }
         }
@@ -659,7 +676,14 @@ mod tests {
         let rare = |t: &str| ["かた", "たつ", "つむ", "むり"].contains(&t);
         let runs = rare_kana_runs("かたつむり窓口", rare);
         assert_eq!(runs, ["かたつむり", "かたつむ", "たつむり"]);
-        assert!(rare_kana_runs("かたつむのうち", |t| t != "むの").iter().all(|r| r == "かたつむ"));
+        assert_eq!(rare_kana_runs("かたつむのうち", |t| t != "むの"), ["かたつむ"]);
+        assert_eq!(
+            rare_kana_runs("らーめん窓口", |t| ["らめ", "めん"].contains(&t)),
+            ["らーめん"],
+            "long vowels as indexed"
+        );
+        let long = "あいうえおかきくけこ".repeat(100);
+        assert!(rare_kana_runs(&long, |_| true).len() <= KANA_WINDOWS_KEPT, "a pasted page is bounded");
         assert!(rare_kana_runs("のりかえできますか", rare).is_empty(), "no rare pair: nothing");
         assert!(rare_kana_runs("たつ窓口", rare).is_empty(), "shorter than a word");
     }

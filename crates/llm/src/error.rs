@@ -20,7 +20,7 @@ pub enum LlmError {
     /// The upstream refused our credentials (an operator problem, not the client's).
     #[error("the model service refused the configured credentials")]
     Auth,
-    /// Any other 4xx.
+    /// Any other 4xx, or a redirect (3xx: not followed, the base URL is wrong).
     #[error("the model service rejected the request ({0})")]
     Rejected(u16),
     /// The stream was malformed or cut.

@@ -78,6 +78,14 @@ impl OpenAiProvider {
             }
         })?;
         let status = response.status().as_u16();
+        if (300..400).contains(&status) {
+            // Not followed: the base URL is wrong (say where it points, not the key).
+            let to = response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let host = reqwest::Url::parse(to).ok().and_then(|u| u.host_str().map(str::to_string));
+            tracing::warn!(upstream = %self.cfg.name, status, location_host = host.as_deref().unwrap_or("-"),
+                "upstream answered with a redirect: check its base URL");
+            return Err(LlmError::Rejected(status));
+        }
         if status != 200 {
             let headers = response.headers().clone();
             let body = response.text().await.unwrap_or_default();

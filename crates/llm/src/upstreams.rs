@@ -153,8 +153,13 @@ impl Upstreams {
                             "upstream attempt failed"
                         );
                         let retry = err.is_retryable() && n < self.retry.max_retries;
-                        let fall_back =
-                            err.is_retryable() || matches!(err, LlmError::Auth | LlmError::Timeout("connect"));
+                        // Refused credentials and a redirect (a wrong base URL) are this
+                        // upstream's configuration: another may be right.
+                        let fall_back = err.is_retryable()
+                            || matches!(
+                                err,
+                                LlmError::Auth | LlmError::Timeout("connect") | LlmError::Rejected(300..=399)
+                            );
                         last_err = err;
                         if retry {
                             retries += 1;

@@ -32,6 +32,8 @@ pub enum Behavior {
     Stream { chunks: Vec<String>, delay: Duration, finish_reason: String, prompt_tokens: u32, completion_tokens: u32 },
     /// Answer with this status and the real API's error body.
     Status { status: u16, retry_after: Option<u64>, code: &'static str },
+    /// Answer `307 Temporary Redirect` to `location` (a misconfigured base URL).
+    Redirect { location: String },
     /// Accept the connection and never answer.
     Hang,
     /// Stream these chunks, then drop the connection without finishing.
@@ -287,6 +289,9 @@ async fn completions(State(shared): State<Arc<Shared>>, headers: HeaderMap, Json
             StatusCode::GATEWAY_TIMEOUT.into_response()
         }
         Behavior::Status { status, retry_after, code } => error_response(status, retry_after, code),
+        Behavior::Redirect { location } => {
+            (StatusCode::TEMPORARY_REDIRECT, [(axum::http::header::LOCATION, location)]).into_response()
+        }
         Behavior::Stream { chunks, delay, finish_reason, prompt_tokens, completion_tokens } if !streaming => {
             tokio::time::sleep(delay * chunks.len() as u32).await;
             Json(json!({

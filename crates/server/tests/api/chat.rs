@@ -197,6 +197,29 @@ async fn falls_back_to_the_second_upstream() {
 }
 
 #[tokio::test]
+async fn a_redirecting_upstream_is_not_followed_but_falls_back() {
+    // The redirect points at a server that would answer: following it would replay
+    // the request, key and all, to wherever a misconfigured base URL leads.
+    let elsewhere = FakeOpenAi::start_with(Behavior::reply("よそからの回答です。")).await;
+    let moved =
+        FakeOpenAi::start_with(Behavior::Redirect { location: format!("{}/chat/completions", elsewhere.base_url()) })
+            .await;
+    let backup = FakeOpenAi::start_with(Behavior::reply("バックアップからの回答です。")).await;
+    let app = TestApp::spawn_with(|c| {
+        use_fakes(c, &[&moved, &backup]);
+        c.llm.max_retries = 2;
+    })
+    .await;
+    let token = app.session().await;
+    let body: serde_json::Value =
+        app.post_json("/api/chat", &token, json!({"message": "q"})).await.json().await.unwrap();
+    assert_eq!(body["answer"], "バックアップからの回答です。", "{body}");
+    assert_eq!(moved.requests().len(), 1, "a redirect is not retried");
+    assert!(elsewhere.requests().is_empty(), "nor followed");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn first_token_timeout_gives_an_error_event_and_a_failed_turn() {
     let fake = FakeOpenAi::start_with(Behavior::Hang).await;
     let app = TestApp::spawn_with(|c| {
