@@ -12,6 +12,7 @@ Usage: python3 bench/chat.py TENMON_ARK_BIN FAKE_OPENAI_BIN [STREAMS]
 """
 
 import asyncio
+import atexit
 import datetime
 import json
 import os
@@ -101,6 +102,7 @@ def start_nginx(tmp, upstream):
     proxy adds when it shares the 2 cores with the load tool and the upstream."""
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
     if nginx is None:
+        print("nginx is not installed: no reference row", file=sys.stderr)
         return None, None
     port = free_port()
     hostport = urllib.parse.urlsplit(upstream).netloc
@@ -122,14 +124,20 @@ http {{
   }}
 }}
 """)
-    p = subprocess.Popen([nginx, "-c", conf, "-p", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen([nginx, "-e", f"{tmp}/nginx-error.log", "-c", conf, "-p", tmp],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    atexit.register(lambda: p.poll() is None and p.terminate())
     for _ in range(200):
+        if p.poll() is not None:
+            break
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return p, f"http://127.0.0.1:{port}"
         except OSError:
             time.sleep(0.025)
-    p.terminate()
+    print(f"nginx did not start (see {tmp}/nginx-error.log): no reference row", file=sys.stderr)
+    if p.poll() is None:
+        p.terminate(); p.wait()
     return None, None
 
 
