@@ -437,12 +437,24 @@ impl KnowledgeBase {
         let index = self.inner.index.read().map_err(lock_err)?;
         let hits = index.search(&terms, kbs, limit.max(RERANK_DEPTH))?;
         // Words no entry has count against every entry's confidence.
-        let mut unknown = unknown_words(&text, |t| index.knows(t));
-        unknown.extend(unknown_katakana(query, |t| index.knows(t)));
+        // Four readers ask the index about the same tokens: each is looked up once.
+        let seen = std::cell::RefCell::new(std::collections::HashMap::<String, u64>::new());
+        let doc_freq = |t: &str| -> u64 {
+            if let Some(n) = seen.borrow().get(t) {
+                return *n;
+            }
+            let n = index.doc_freq(t);
+            seen.borrow_mut().insert(t.to_string(), n);
+            n
+        };
+        let knows = |t: &str| doc_freq(t) > 0;
+        let mut unknown = unknown_words(&text, knows);
+        unknown.extend(unknown_katakana(query, knows));
         let indexed: std::collections::HashSet<u64> =
-            terms.iter().filter(|(t, _)| index.knows(t)).map(|(t, _)| rank::token_hash(t)).collect();
+            terms.iter().filter(|(t, _)| knows(t)).map(|(t, _)| rank::token_hash(t)).collect();
         let rare_pair = (index.len() / 20).max(3);
-        let kana_runs = rank::rare_kana_runs(&fold(query), |t| (1..=rare_pair).contains(&index.doc_freq(t)));
+        let folded = fold(query);
+        let kana_runs = rank::rare_kana_runs(&folded, |t| (1..=rare_pair).contains(&doc_freq(t)));
         drop(index);
         let unknown: Vec<bool> = tokens.iter().map(|t| unknown.contains(&t.text)).collect();
         let entries = self.inner.entries.read().map_err(lock_err)?;
@@ -514,7 +526,7 @@ impl KnowledgeBase {
             _ => ranked.into_iter().take(limit).map(|(score, e)| (score, e, lexical(e))).collect(),
         };
         // Highlights only for what is returned.
-        let folded_query: Vec<char> = fold(query).chars().collect();
+        let folded_query: Vec<char> = folded.chars().collect();
         Ok(fused
             .into_iter()
             .map(|(score, d, confidence)| {
