@@ -24,6 +24,8 @@ pub struct EmbeddingsConfig {
     /// Inputs per request (OpenAI accepts up to 2048; local servers often fewer).
     pub batch: usize,
     pub retry: RetryPolicy,
+    /// Proxies to go through (none: straight to the upstream).
+    pub proxies: crate::Proxies,
 }
 
 /// An OpenAI-compatible embeddings client.
@@ -71,7 +73,7 @@ impl Embedding {
 
 impl OpenAiEmbeddings {
     pub fn new(cfg: EmbeddingsConfig) -> Result<Self, LlmError> {
-        let http = crate::openai::http_client(cfg.connect_timeout)?;
+        let http = crate::transport::http_client(cfg.connect_timeout, &cfg.proxies)?;
         Ok(Self { cfg, http })
     }
 

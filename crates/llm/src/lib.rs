@@ -6,11 +6,13 @@
 mod embeddings;
 mod error;
 mod openai;
+mod transport;
 mod upstreams;
 
 pub use embeddings::{EmbeddingsConfig, OpenAiEmbeddings};
 pub use error::LlmError;
 pub use openai::{OpenAiConfig, OpenAiProvider};
+pub use transport::Proxies;
 pub use upstreams::{RetryPolicy, Timeouts, Upstream, Upstreams};
 
 use async_trait::async_trait;

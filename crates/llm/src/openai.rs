@@ -2,12 +2,14 @@
 //! Ollama, Azure-style gateways), streamed with `stream_options.include_usage`, or
 //! whole (`stream: false`) for callers that do not stream.
 
+use crate::transport::{BodyError, Proxies, Reply, Transport};
 use crate::{ChatRequest, Completion, EventStream, LlmError, Provider, StreamEvent, TokenUsage};
 use async_trait::async_trait;
 use eventsource_stream::Eventsource;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Settings of one OpenAI-compatible upstream.
@@ -20,41 +22,29 @@ pub struct OpenAiConfig {
     pub api_key: Option<SecretString>,
     pub model: String,
     pub connect_timeout: Duration,
+    /// Proxies to go through (none: straight to the upstream).
+    pub proxies: Proxies,
 }
 
 #[derive(Debug, Clone)]
 pub struct OpenAiProvider {
     cfg: OpenAiConfig,
-    http: reqwest::Client,
+    transport: Arc<Transport>,
     /// `{base_url}/chat/completions`, parsed once (not per request).
     url: reqwest::Url,
 }
 
-/// The HTTP client for an OpenAI-compatible server (chat and embeddings alike): no
-/// Nagle delay on small writes, idle connections kept a minute, and redirects not
-/// followed (an API answers where it is asked; a redirected POST is a misconfigured
-/// base URL, better reported than replayed elsewhere with the key).
-pub(crate) fn http_client(connect_timeout: Duration) -> Result<reqwest::Client, LlmError> {
-    reqwest::Client::builder()
-        .connect_timeout(connect_timeout)
-        .tcp_nodelay(true)
-        .pool_idle_timeout(Duration::from_secs(60))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| LlmError::Unavailable(format!("http client: {e}")))
-}
-
 impl OpenAiProvider {
     pub fn new(cfg: OpenAiConfig) -> Result<Self, LlmError> {
-        let http = http_client(cfg.connect_timeout)?;
         let url = format!("{}/chat/completions", cfg.base_url.trim_end_matches('/'));
         let url = reqwest::Url::parse(&url).map_err(|e| LlmError::Unavailable(format!("bad base URL: {e}")))?;
-        Ok(Self { cfg, http, url })
+        let transport = Arc::new(Transport::new(&url, cfg.connect_timeout, &cfg.proxies)?);
+        Ok(Self { cfg, transport, url })
     }
 
     /// Send a completion request; errors before the answer (connection, status) are
     /// classified here for both the streamed and the whole form.
-    async fn send(&self, request: &ChatRequest, stream: bool) -> Result<reqwest::Response, LlmError> {
+    async fn send(&self, request: &ChatRequest, stream: bool) -> Result<Reply, LlmError> {
         let body = Body {
             model: request.model.as_deref().unwrap_or(&self.cfg.model),
             messages: &request.messages,
@@ -64,31 +54,22 @@ impl OpenAiProvider {
             // As the decimal that was configured (0.2, not 0.20000000298 from the f32).
             temperature: request.temperature.map(|t| (f64::from(t) * 1000.0).round() / 1000.0),
         };
+        let body = serde_json::to_vec(&body).map_err(|e| LlmError::Protocol(format!("request body: {e}")))?;
         let accept = if stream { "text/event-stream" } else { "application/json" };
-        let mut req = self.http.post(self.url.clone()).json(&body).header(reqwest::header::ACCEPT, accept);
-        if let Some(key) = &self.cfg.api_key {
-            req = req.bearer_auth(key.expose_secret());
-        }
-        let response = req.send().await.map_err(|e| {
-            if e.is_timeout() {
-                LlmError::Timeout("connect")
-            } else {
-                // The error's Display can include the URL but never the key.
-                LlmError::Unavailable(if e.is_connect() { "connection failed".into() } else { "request failed".into() })
-            }
-        })?;
-        let status = response.status().as_u16();
+        let key = self.cfg.api_key.as_ref().map(|k| k.expose_secret());
+        let response = self.transport.post_json(&self.url, body, accept, key).await?;
+        let status = response.status;
         if (300..400).contains(&status) {
             // Not followed: the base URL is wrong (say where it points, not the key).
-            let to = response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let to = response.headers.get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("");
             let host = reqwest::Url::parse(to).ok().and_then(|u| u.host_str().map(str::to_string));
             tracing::warn!(upstream = %self.cfg.name, status, location_host = host.as_deref().unwrap_or("-"),
                 "upstream answered with a redirect: check its base URL");
             return Err(LlmError::Rejected(status));
         }
         if status != 200 {
-            let headers = response.headers().clone();
-            let body = response.text().await.unwrap_or_default();
+            let headers = response.headers.clone();
+            let body = response.text().await;
             let err = classify(status, &headers, &body);
             tracing::warn!(upstream = %self.cfg.name, status, kind = err.kind(), "upstream refused the request");
             return Err(err);
@@ -192,7 +173,7 @@ impl Provider for OpenAiProvider {
     async fn stream(&self, request: &ChatRequest) -> Result<EventStream, LlmError> {
         let response = self.send(request, true).await?;
         let name = self.cfg.name.clone();
-        let events = response.bytes_stream().eventsource();
+        let events = response.into_stream().eventsource();
         let stream = futures::stream::unfold(
             (events, Vec::<StreamEvent>::new(), None::<String>, None::<TokenUsage>, false),
             move |(mut events, mut pending, mut finish, mut usage, mut done)| {
@@ -209,6 +190,10 @@ impl Provider for OpenAiProvider {
                             Some(Ok(ev)) => {
                                 if ev.data.trim() == "[DONE]" {
                                     done = true;
+                                    // Read the body's end if it is already here, so a pooled
+                                    // connection goes back to its pool (nobody reads on after
+                                    // [DONE]; an unfinished body would close the connection).
+                                    while let Some(Some(_)) = events.next().now_or_never() {}
                                     let reason = finish.take().unwrap_or_else(|| "stop".into());
                                     pending.push(StreamEvent::Finish { finish_reason: reason, usage: usage.take() });
                                     continue;
@@ -266,18 +251,15 @@ impl Provider for OpenAiProvider {
     }
 
     async fn complete(&self, request: &ChatRequest) -> Result<Completion, LlmError> {
-        let mut response = self.send(request, false).await?;
-        let mut bytes = Vec::new();
-        // Cut before the client saw anything: worth another try, like a refused connection.
-        while let Some(chunk) =
-            response.chunk().await.map_err(|_| LlmError::Unavailable("the answer was cut".into()))?
-        {
-            if bytes.len() + chunk.len() > MAX_COMPLETION_BYTES {
+        let response = self.send(request, false).await?;
+        let bytes = response.bytes(MAX_COMPLETION_BYTES).await.map_err(|e| match e {
+            // Cut before the client saw anything: worth another try, like a refused connection.
+            BodyError::Cut => LlmError::Unavailable("the answer was cut".into()),
+            BodyError::TooLarge(_) => {
                 tracing::warn!(upstream = %self.cfg.name, "completion over {MAX_COMPLETION_BYTES} bytes");
-                return Err(LlmError::Protocol("the answer is too large".into()));
+                LlmError::Protocol("the answer is too large".into())
             }
-            bytes.extend_from_slice(&chunk);
-        }
+        })?;
         let whole: Whole = serde_json::from_slice(&bytes).map_err(|e| {
             tracing::warn!(upstream = %self.cfg.name, error = %e, "unparseable completion");
             LlmError::Protocol("bad completion".into())

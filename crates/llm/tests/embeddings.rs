@@ -23,6 +23,7 @@ fn client(fake: &FakeOpenAi, batch: usize, timeout: Duration) -> OpenAiEmbedding
             base_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(50),
         },
+        proxies: Default::default(),
     })
     .unwrap()
 }

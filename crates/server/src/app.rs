@@ -265,6 +265,7 @@ fn upstreams(config: &Config) -> Upstreams {
                 api_key: u.api_key.clone(),
                 model: u.model.clone(),
                 connect_timeout: llm.connect_timeout,
+                proxies: llm.proxies.clone(),
             });
             match provider {
                 // The first upstream answers with the model the caller asked for; a

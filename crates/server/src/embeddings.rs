@@ -37,6 +37,7 @@ pub fn dense_settings(e: &EmbeddingConfig, llm: &LlmConfig) -> Result<DenseSetti
         timeout: e.timeout,
         batch: e.batch,
         retry: RetryPolicy { max_retries: llm.max_retries, base_delay: llm.retry_base, ..RetryPolicy::default() },
+        proxies: llm.proxies.clone(),
     })?;
     Ok(DenseSettings {
         query_timeout: e.query_timeout,

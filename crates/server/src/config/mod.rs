@@ -156,6 +156,9 @@ pub struct LlmConfig {
     pub completion_timeout: Duration,
     pub max_retries: u32,
     pub retry_base: Duration,
+    /// `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY` (or lower case), for the
+    /// model and embeddings upstreams.
+    pub proxies: tenmon_llm::Proxies,
 }
 
 /// Chat turns and sessions.
@@ -840,7 +843,26 @@ fn llm(src: &Source) -> Result<LlmConfig, ConfigError> {
         completion_timeout: seconds(src, "LLM_COMPLETION_TIMEOUT_SECONDS", 300)?,
         max_retries: src.parse("LLM_MAX_RETRIES", 2, "a whole number")?,
         retry_base: ms("LLM_RETRY_BASE_MS", 200)?,
+        proxies: proxies(src),
     })
+}
+
+/// The proxy variables, upper case winning over lower case as in curl and reqwest.
+fn proxies(src: &Source) -> tenmon_llm::Proxies {
+    // A proxy URL may carry a password: shown redacted by check-config.
+    let url = |upper: &'static str, lower: &'static str| {
+        let read = |k| {
+            src.secret(k).map(|s| secrecy::ExposeSecret::expose_secret(&s).trim().to_string()).filter(|v| !v.is_empty())
+        };
+        read(upper).or_else(|| read(lower))
+    };
+    let no_proxy = src.opt_string("NO_PROXY").filter(|v| !v.is_empty());
+    tenmon_llm::Proxies {
+        http: url("HTTP_PROXY", "http_proxy"),
+        https: url("HTTPS_PROXY", "https_proxy"),
+        all: url("ALL_PROXY", "all_proxy"),
+        no_proxy: no_proxy.or_else(|| src.opt_string("no_proxy").filter(|v| !v.is_empty())),
+    }
 }
 
 /// `EMBEDDING_*`: off unless `EMBEDDING_MODEL` names a model. Every variable is
@@ -1136,6 +1158,24 @@ mod tests {
             assert_eq!(parse(&[("REDIS_URL", bad)]).unwrap_err().var, "REDIS_URL", "{bad}");
         }
         assert_eq!(parse(&[("REDIS_PASSWORD", "x")]).unwrap_err().var, "REDIS_URL");
+    }
+
+    #[test]
+    fn proxies_are_read_once_upper_case_first_and_shown_redacted() {
+        let c = parse(&[
+            ("http_proxy", "http://lower:3128"),
+            ("HTTP_PROXY", "http://user:pw@upper:3128"),
+            ("https_proxy", "http://lower-tls:3128"),
+            ("no_proxy", "localhost,.internal"),
+        ])
+        .unwrap();
+        let p = &c.llm.proxies;
+        assert_eq!(p.http.as_deref(), Some("http://user:pw@upper:3128"));
+        assert_eq!(p.https.as_deref(), Some("http://lower-tls:3128"));
+        assert_eq!((p.all.as_deref(), p.no_proxy.as_deref()), (None, Some("localhost,.internal")));
+        let shown = c.resolved.iter().find(|r| r.key == "HTTP_PROXY").unwrap();
+        assert!(!shown.shown.contains("pw"), "a proxy password is not shown: {}", shown.shown);
+        assert_eq!(parse(&[]).unwrap().llm.proxies, tenmon_llm::Proxies::default());
     }
 
     /// `.env.example` must document every variable the binary reads.

@@ -27,4 +27,5 @@ mod openapi;
 mod privacy;
 mod redis;
 mod shutdown;
+mod transport;
 mod web;
