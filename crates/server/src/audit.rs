@@ -5,12 +5,10 @@
 //! or reordered record. Never message text or secrets: callers pass ids.
 //!
 //! The request's address, user agent and id come from a task-local set by a
-//! middleware layer, so a handler records an action with one call.
+//! middleware, so a handler records an action with one call.
 
 use crate::app::AppState;
 use axum::extract::Request;
-use axum::middleware::Next;
-use axum::response::Response;
 use tenmon_privacy::audit::{self as chain, AuditDraft};
 use tenmon_store::{AuditRow, StoreError};
 
@@ -22,30 +20,45 @@ pub struct RequestMeta {
     pub request_id: Option<String>,
 }
 
-tokio::task_local! {
-    static META: RequestMeta;
+/// The request's metadata as it arrived: turned into text only when an action is
+/// recorded (most requests record none).
+#[derive(Debug, Clone)]
+pub struct Scope {
+    ip: Option<std::net::IpAddr>,
+    user_agent: Option<axum::http::HeaderValue>,
+    request_id: Option<axum::http::HeaderValue>,
 }
 
-/// Middleware: make the request's metadata available to `record`.
-pub async fn scope(req: Request, next: Next) -> Response {
-    let meta = RequestMeta {
-        ip: req.extensions().get::<crate::middleware::rate_limit::ClientIp>().map(|c| c.0.to_string()),
-        user_agent: req
-            .headers()
-            .get(axum::http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(300).collect()),
-        request_id: req
-            .extensions()
-            .get::<crate::middleware::request_id::RequestId>()
-            .and_then(|r| r.0.to_str().ok())
-            .map(str::to_string),
-    };
-    META.scope(meta, next.run(req)).await
+tokio::task_local! {
+    static META: Scope;
+}
+
+impl Scope {
+    /// The metadata of `req` (its client address as the rate limiter saw it).
+    pub fn of(req: &Request) -> Self {
+        Scope {
+            ip: req.extensions().get::<crate::middleware::rate_limit::ClientIp>().map(|c| c.0),
+            user_agent: req.headers().get(axum::http::header::USER_AGENT).cloned(),
+            request_id: req.extensions().get::<crate::middleware::request_id::RequestId>().map(|r| r.0.clone()),
+        }
+    }
+
+    /// Run `fut` with this metadata available to [`record`].
+    pub async fn run<F: std::future::Future>(self, fut: F) -> F::Output {
+        META.scope(self, fut).await
+    }
+
+    fn meta(&self) -> RequestMeta {
+        RequestMeta {
+            ip: self.ip.map(|ip| ip.to_string()),
+            user_agent: self.user_agent.as_ref().and_then(|v| v.to_str().ok()).map(|s| s.chars().take(300).collect()),
+            request_id: self.request_id.as_ref().and_then(|v| v.to_str().ok()).map(str::to_string),
+        }
+    }
 }
 
 fn current_meta() -> RequestMeta {
-    META.try_with(Clone::clone).unwrap_or_default()
+    META.try_with(Scope::meta).unwrap_or_default()
 }
 
 fn to_row(r: chain::AuditRecord) -> AuditRow {

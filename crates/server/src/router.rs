@@ -1,11 +1,11 @@
 //! The router: every route registered through `utoipa_axum` (so it is in the
-//! OpenAPI document), then the layers, outermost first: request id → observe →
-//! compression → CORS → security headers → JSON errors → timeout → body limit (the
-//! last two per route: uploads get more).
+//! OpenAPI document), then the layers, outermost first: the outer edge (request id,
+//! observation, rate limit, audit scope) → compression → CORS → Socket.IO → the
+//! inner edge (body limit and timeout per route, JSON errors, security headers).
 
 use crate::app::{AppState, BodyLimit};
 use crate::config::CorsOrigins;
-use crate::middleware::{body_limit, json_errors, observe, rate_limit, request_id, security};
+use crate::middleware::{body_limit, edge};
 use crate::routes::{
     admin, analytics, api_keys, assistants, audit, auth, billing, browser, chat, concierge, conversations, fallback,
     files, health, invitations, kb, line, metrics, oidc, openai_compat, openapi, privacy, session, web,
@@ -153,21 +153,16 @@ pub fn build(state: AppState) -> Router {
     let limit = cfg.body_limit;
 
     // One stack, applied once: `Router::layer` boxes every route per layer, and each
-    // box costs every request a clone and a future. Outermost first.
+    // box costs every request a clone and a future. Outermost first; the concerns
+    // of each middleware are listed in `middleware::edge`.
     let stack = ServiceBuilder::new()
-        .layer(mw::from_fn(request_id::request_id))
         .layer(Extension(BodyLimit(limit)))
-        .layer(mw::from_fn_with_state(state.clone(), observe::observe))
-        .layer(mw::from_fn_with_state(state.clone(), rate_limit::rate_limit))
-        .layer(mw::from_fn(crate::audit::scope))
+        .layer(mw::from_fn_with_state(state.clone(), edge::outer))
         .layer(CompressionLayer::new())
         .option_layer(cors(&cfg.cors))
         // Socket.IO answers its own path (polling and WebSocket) before the router.
         .layer(crate::realtime::layer(&state))
-        .layer(mw::map_response(security::headers))
-        .layer(mw::from_fn(json_errors::json_errors))
-        .layer(mw::from_fn_with_state(state.clone(), body_limit::timeout))
-        .layer(mw::from_fn_with_state(state.clone(), body_limit::limit))
+        .layer(mw::from_fn_with_state(state.clone(), edge::inner))
         .layer(DefaultBodyLimit::max(body_limit::largest(&state)))
         .layer(Extension(spec));
     api.fallback(web::fallback).method_not_allowed_fallback(fallback::method_not_allowed).layer(stack).with_state(state)

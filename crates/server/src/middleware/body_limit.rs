@@ -7,10 +7,8 @@
 use crate::app::AppState;
 use crate::error::ApiError;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, Method};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 
 /// Multipart boundaries and part headers around the file.
 const MULTIPART_SLACK: u64 = 64 * 1024;
@@ -38,35 +36,33 @@ fn upload_limit(state: &AppState) -> usize {
     usize::try_from(state.config.files.max_bytes.saturating_add(MULTIPART_SLACK)).unwrap_or(usize::MAX)
 }
 
-pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// The body limit of `req`'s route; `Err` with the 413 when the declared length is
+/// over it, else the request with its body cut off at the limit.
+pub fn limit(state: &AppState, req: Request) -> Result<(Request, usize), ApiError> {
     let limit =
-        if is_upload(req.method(), req.uri().path()) { upload_limit(&state) } else { state.config.server.body_limit };
+        if is_upload(req.method(), req.uri().path()) { upload_limit(state) } else { state.config.server.body_limit };
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return ApiError::PayloadTooLarge { limit }.into_response();
+        return Err(ApiError::PayloadTooLarge { limit });
     }
     let (parts, body) = req.into_parts();
     let body = Body::new(http_body_util::Limited::new(body, limit));
-    next.run(Request::from_parts(parts, body)).await
+    Ok((Request::from_parts(parts, body), limit))
 }
 
 /// The least time an upload gets, whatever `REQUEST_TIMEOUT_SECONDS` says.
 const UPLOAD_TIME: std::time::Duration = std::time::Duration::from_secs(300);
 
-/// Answer 408 when the response has not started within the route's time.
-pub async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// The time `req`'s response has to start in before a 408.
+pub fn time_limit(state: &AppState, req: &Request) -> std::time::Duration {
     let limit = state.config.server.request_timeout;
     let (method, path) = (req.method(), req.uri().path());
-    let limit = if is_upload(method, path) {
+    if is_upload(method, path) {
         limit.max(UPLOAD_TIME)
     } else if is_model_answer(method, path) {
         limit.max(state.config.llm.completion_timeout)
     } else {
         limit
-    };
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(res) => res,
-        Err(_) => ApiError::RequestTimeout.into_response(),
     }
 }

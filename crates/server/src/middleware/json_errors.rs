@@ -2,16 +2,13 @@
 //! routing) carry no JSON. Rewrite them into the API error body so every error has
 //! one shape.
 
-use crate::app::BodyLimit;
 use crate::error::ApiError;
-use axum::extract::Request;
 use axum::http::header::CONTENT_TYPE;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-pub async fn json_errors(req: Request, next: Next) -> Response {
-    let limit = req.extensions().get::<BodyLimit>().map(|b| b.0).unwrap_or(0);
-    let response = next.run(req).await;
+/// `response` as it is, or, when it is an error without a JSON body, the API error
+/// for its status (`limit` names the body limit in a 413).
+pub fn rewrite(response: Response, limit: usize) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;

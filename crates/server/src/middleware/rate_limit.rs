@@ -6,9 +6,8 @@ use crate::app::AppState;
 use crate::auth::{hash_token, presented_token, CredentialHash};
 use crate::error::ApiError;
 use crate::ratelimit::{client_ip, Bucket, Decision};
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue};
-use axum::middleware::Next;
+use axum::extract::{ConnectInfo, Request};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use std::net::{IpAddr, SocketAddr};
 
@@ -29,16 +28,14 @@ fn exempt(path: &str) -> bool {
         || path == "/api/billing/webhook"
 }
 
+static RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+static RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+static RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
+
 pub fn set_headers(headers: &mut HeaderMap, d: &Decision) {
-    for (name, value) in [
-        ("ratelimit-limit", d.limit as u64),
-        ("ratelimit-remaining", d.remaining as u64),
-        ("ratelimit-reset", d.reset_secs),
-    ] {
-        if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
-            headers.insert(name, v);
-        }
-    }
+    headers.insert(RATELIMIT_LIMIT.clone(), HeaderValue::from(d.limit));
+    headers.insert(RATELIMIT_REMAINING.clone(), HeaderValue::from(d.remaining));
+    headers.insert(RATELIMIT_RESET.clone(), HeaderValue::from(d.reset_secs));
 }
 
 pub fn refused(d: &Decision) -> Response {
@@ -47,7 +44,11 @@ pub fn refused(d: &Decision) -> Response {
     res
 }
 
-pub async fn rate_limit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+/// Decide whether `req` may go on: `Ok(None)` for exempt paths, `Ok(Some)` with the
+/// decision whose headers the response carries, `Err` with the 429 to send.
+/// Records the client address (and the credential's hash, so the extractors do not
+/// hash it again) in the extensions.
+pub async fn admit(state: &AppState, req: &mut Request) -> Result<Option<Decision>, Response> {
     let peer =
         req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::from([127, 0, 0, 1]));
     let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
@@ -55,13 +56,10 @@ pub async fn rate_limit(State(state): State<AppState>, mut req: Request, next: N
     req.extensions_mut().insert(ClientIp(ip));
     let path = req.uri().path();
     if exempt(path) {
-        return next.run(req).await;
+        return Ok(None);
     }
     let bucket = if AUTH_PATHS.contains(&path) { Bucket::Auth } else { Bucket::Api };
     let credential = presented_token(req.headers()).ok().flatten().map(|t| hash_token(&t));
-    if let Some(h) = &credential {
-        req.extensions_mut().insert(CredentialHash(h.clone()));
-    }
     let mut decision = state.limiter.check(bucket, &format!("ip:{ip}")).await;
     if decision.allowed && bucket == Bucket::Api {
         if let Some(hash) = &credential {
@@ -71,10 +69,11 @@ pub async fn rate_limit(State(state): State<AppState>, mut req: Request, next: N
             }
         }
     }
-    if !decision.allowed {
-        return refused(&decision);
+    if let Some(h) = credential {
+        req.extensions_mut().insert(CredentialHash(h));
     }
-    let mut res = next.run(req).await;
-    set_headers(res.headers_mut(), &decision);
-    res
+    if !decision.allowed {
+        return Err(refused(&decision));
+    }
+    Ok(Some(decision))
 }

@@ -3,8 +3,6 @@
 
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::Next;
-use axum::response::Response;
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -23,18 +21,20 @@ fn acceptable(v: &HeaderValue) -> bool {
     !b.is_empty() && b.len() <= 128 && b.iter().all(|c| c.is_ascii_alphanumeric() || b"-_.:".contains(c))
 }
 
-pub async fn request_id(mut req: Request, next: Next) -> Response {
+/// The request's id: the client's when acceptable, else a fresh one (also put on the
+/// request, for handlers that forward it). Recorded in the extensions; the caller
+/// echoes it on the response.
+pub fn assign(req: &mut Request) -> HeaderValue {
     let id = match req.headers().get(&X_REQUEST_ID) {
         Some(v) if acceptable(v) => v.clone(),
         _ => {
-            let fresh =
-                HeaderValue::from_str(&uuid::Uuid::now_v7().to_string()).unwrap_or(HeaderValue::from_static("unknown"));
+            let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+            let text = uuid::Uuid::now_v7().hyphenated().encode_lower(&mut buf);
+            let fresh = HeaderValue::from_str(text).unwrap_or(HeaderValue::from_static("unknown"));
             req.headers_mut().insert(X_REQUEST_ID.clone(), fresh.clone());
             fresh
         }
     };
     req.extensions_mut().insert(RequestId(id.clone()));
-    let mut res = next.run(req).await;
-    res.headers_mut().insert(X_REQUEST_ID.clone(), id);
-    res
+    id
 }

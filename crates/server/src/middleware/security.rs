@@ -21,7 +21,7 @@ const HEADERS: [(HeaderName, &str); 6] = [
 /// layer per header: every layer costs each request a boxed service and future).
 /// The support widget's page may be framed by the allowed origins (its CSP says
 /// which); `X-Frame-Options: DENY` would forbid that, so it is dropped there only.
-pub async fn headers(mut resp: axum::response::Response) -> axum::response::Response {
+pub fn apply(resp: &mut axum::response::Response) {
     let frameable = resp.extensions().get::<crate::routes::web::Frameable>().is_some();
     let h = resp.headers_mut();
     for (name, value) in &HEADERS {
@@ -32,7 +32,6 @@ pub async fn headers(mut resp: axum::response::Response) -> axum::response::Resp
     if frameable {
         h.remove(header::X_FRAME_OPTIONS);
     }
-    resp
 }
 
 /// HSTS, added only on the TLS listener.
