@@ -7,6 +7,7 @@ use crate::{ChatRequest, Completion, EventStream, LlmError, Provider, StreamEven
 use async_trait::async_trait;
 use eventsource_stream::Eventsource;
 use futures::{FutureExt, StreamExt};
+use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -32,6 +33,8 @@ pub struct OpenAiProvider {
     transport: Arc<Transport>,
     /// `{base_url}/chat/completions`, parsed once (not per request).
     url: reqwest::Url,
+    /// `Bearer {key}`, built once and marked sensitive (never logged).
+    auth: Option<HeaderValue>,
 }
 
 impl OpenAiProvider {
@@ -39,7 +42,16 @@ impl OpenAiProvider {
         let url = format!("{}/chat/completions", cfg.base_url.trim_end_matches('/'));
         let url = reqwest::Url::parse(&url).map_err(|e| LlmError::Unavailable(format!("bad base URL: {e}")))?;
         let transport = Arc::new(Transport::new(&url, cfg.connect_timeout, &cfg.proxies)?);
-        Ok(Self { cfg, transport, url })
+        let auth = match &cfg.api_key {
+            Some(key) => {
+                let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose_secret()))
+                    .map_err(|_| LlmError::Unavailable("the API key is not a valid header value".into()))?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            None => None,
+        };
+        Ok(Self { cfg, transport, url, auth })
     }
 
     /// Send a completion request; errors before the answer (connection, status) are
@@ -54,10 +66,12 @@ impl OpenAiProvider {
             // As the decimal that was configured (0.2, not 0.20000000298 from the f32).
             temperature: request.temperature.map(|t| (f64::from(t) * 1000.0).round() / 1000.0),
         };
-        let body = serde_json::to_vec(&body).map_err(|e| LlmError::Protocol(format!("request body: {e}")))?;
+        // Room for the messages and the fields around them: no regrowing on the way.
+        let size = 128 + request.messages.iter().map(|m| m.content.len() + 32).sum::<usize>();
+        let mut bytes = Vec::with_capacity(size);
+        serde_json::to_writer(&mut bytes, &body).map_err(|e| LlmError::Protocol(format!("request body: {e}")))?;
         let accept = if stream { "text/event-stream" } else { "application/json" };
-        let key = self.cfg.api_key.as_ref().map(|k| k.expose_secret());
-        let response = self.transport.post_json(&self.url, body, accept, key).await?;
+        let response = self.transport.post_json(&self.url, bytes, accept, self.auth.as_ref()).await?;
         let status = response.status;
         if (300..400).contains(&status) {
             // Not followed: the base URL is wrong (say where it points, not the key).

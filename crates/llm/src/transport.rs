@@ -101,15 +101,15 @@ impl Transport {
         url: &reqwest::Url,
         body: Vec<u8>,
         accept: &'static str,
-        bearer: Option<&str>,
+        auth: Option<&HeaderValue>,
     ) -> Result<Reply, LlmError> {
         match self {
-            Transport::Pooled(pool) => pool.post_json(body, accept, bearer).await,
+            Transport::Pooled(pool) => pool.post_json(body, accept, auth).await,
             Transport::Client(http) => {
                 let mut req =
                     http.post(url.clone()).header(CONTENT_TYPE, "application/json").header(ACCEPT, accept).body(body);
-                if let Some(key) = bearer {
-                    req = req.bearer_auth(key);
+                if let Some(value) = auth {
+                    req = req.header(AUTHORIZATION, value.clone());
                 }
                 let mut response = req.send().await.map_err(|e| {
                     if e.is_timeout() {
@@ -329,18 +329,15 @@ impl Pool {
         self: &Arc<Self>,
         body: Vec<u8>,
         accept: &'static str,
-        bearer: Option<&str>,
+        auth: Option<&HeaderValue>,
     ) -> Result<Reply, LlmError> {
         let mut builder = http::Request::post(self.path.as_str())
             .header(HOST, self.authority.clone())
             .header(USER_AGENT, concat!("tenmon-ark/", env!("CARGO_PKG_VERSION")))
             .header(CONTENT_TYPE, "application/json")
             .header(ACCEPT, accept);
-        if let Some(key) = bearer {
-            let mut value = HeaderValue::from_str(&format!("Bearer {key}"))
-                .map_err(|_| LlmError::Unavailable("the API key is not a valid header value".into()))?;
-            value.set_sensitive(true);
-            builder = builder.header(AUTHORIZATION, value);
+        if let Some(value) = auth {
+            builder = builder.header(AUTHORIZATION, value.clone());
         }
         let mut req =
             builder.body(Full::new(Bytes::from(body))).map_err(|_| LlmError::Unavailable("request failed".into()))?;

@@ -3,7 +3,7 @@
 //! observation, rate limit, audit scope) → compression → CORS → Socket.IO → the
 //! inner edge (body limit and timeout per route, JSON errors, security headers).
 
-use crate::app::{AppState, BodyLimit};
+use crate::app::AppState;
 use crate::config::CorsOrigins;
 use crate::middleware::{body_limit, edge};
 use crate::routes::{
@@ -12,8 +12,7 @@ use crate::routes::{
 };
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, Method};
-use axum::{middleware as mw, Extension, Router};
-use std::sync::Arc;
+use axum::{middleware as mw, Router};
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
@@ -146,24 +145,19 @@ fn cors(origins: &CorsOrigins) -> Option<CorsLayer> {
 
 /// The whole application.
 pub fn build(state: AppState) -> Router {
-    let (api, spec) = api();
-    // The assistants in the document's schema are filled in per request (get_openapi).
-    let spec = openapi::Spec(Arc::new(serde_json::to_value(&spec).unwrap_or_default()));
+    let (api, _) = api();
     let cfg = &state.config.server;
-    let limit = cfg.body_limit;
 
     // One stack, applied once: `Router::layer` boxes every route per layer, and each
     // box costs every request a clone and a future. Outermost first; the concerns
     // of each middleware are listed in `middleware::edge`.
     let stack = ServiceBuilder::new()
-        .layer(Extension(BodyLimit(limit)))
         .layer(mw::from_fn_with_state(state.clone(), edge::outer))
         .layer(CompressionLayer::new())
         .option_layer(cors(&cfg.cors))
         // Socket.IO answers its own path (polling and WebSocket) before the router.
         .layer(crate::realtime::layer(&state))
         .layer(mw::from_fn_with_state(state.clone(), edge::inner))
-        .layer(DefaultBodyLimit::max(body_limit::largest(&state)))
-        .layer(Extension(spec));
+        .layer(DefaultBodyLimit::max(body_limit::largest(&state)));
     api.fallback(web::fallback).method_not_allowed_fallback(fallback::method_not_allowed).layer(stack).with_state(state)
 }

@@ -10,7 +10,7 @@
 //!   headers.
 
 use super::{body_limit, json_errors, observe, rate_limit, request_id, security};
-use crate::app::AppState;
+use crate::app::{AppState, BodyLimit};
 use crate::error::ApiError;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 pub async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    req.extensions_mut().insert(BodyLimit(state.config.server.body_limit));
     let id = request_id::assign(&mut req);
     let observation = observe::Observation::start(&state, &req);
     let span = observation.span.clone();

@@ -25,9 +25,7 @@ pub fn apply(resp: &mut axum::response::Response) {
     let frameable = resp.extensions().get::<crate::routes::web::Frameable>().is_some();
     let h = resp.headers_mut();
     for (name, value) in &HEADERS {
-        if !h.contains_key(name) {
-            h.insert(name.clone(), HeaderValue::from_static(value));
-        }
+        h.entry(name).or_insert_with(|| HeaderValue::from_static(value));
     }
     if frameable {
         h.remove(header::X_FRAME_OPTIONS);

@@ -224,12 +224,10 @@ pub async fn chat_completions(
     crate::routes::privacy::ensure_consent(&state, &caller).await?;
     crate::quota::check(&state, &caller).await?;
     let subjects = crate::quota::subjects(&state, &caller);
-    let assistant = state
-        .chat
-        .assistants()
+    let assistants = state.chat.assistants();
+    let assistant = assistants
         .get(&req.model)
-        .ok_or_else(|| ApiError::NotFound(format!("model {:?} does not exist; see /v1/models", req.model)))?
-        .clone();
+        .ok_or_else(|| ApiError::NotFound(format!("model {:?} does not exist; see /v1/models", req.model)))?;
     if let Some(t) = req.temperature {
         if !(0.0..=2.0).contains(&t) {
             return Err(ApiError::validation("temperature", "temperature: must be between 0 and 2"));

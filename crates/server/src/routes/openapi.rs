@@ -3,8 +3,7 @@
 
 use crate::error::{ErrorBody, ErrorDetail};
 use axum::response::IntoResponse;
-use axum::{Extension, Json};
-use std::sync::Arc;
+use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -56,24 +55,24 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// The spec, shared with the handler that serves it.
-#[derive(Clone)]
-pub struct Spec(pub Arc<serde_json::Value>);
+/// The document as JSON, built on first use (it describes exactly the routes).
+fn spec() -> &'static serde_json::Value {
+    static SPEC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    SPEC.get_or_init(crate::router::openapi_json)
+}
 
 /// This document.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "observability",
     responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)))]
-pub async fn get_openapi(
-    axum::extract::State(state): axum::extract::State<crate::app::AppState>,
-    Extension(spec): Extension<Spec>,
-) -> impl IntoResponse {
+pub async fn get_openapi(axum::extract::State(state): axum::extract::State<crate::app::AppState>) -> impl IntoResponse {
+    let spec = spec();
     // The schema lists the assistants in a pattern; admins add some at run time, so
     // the document names those of this moment.
     let builtin = tenmon_chat::Assistants::builtin().id_pattern();
     let now = state.chat.assistants().id_pattern();
     if builtin == now {
-        return Json(spec.0.as_ref().clone());
+        return Json(spec.clone());
     }
-    let text = serde_json::to_string(spec.0.as_ref()).unwrap_or_default().replace(&builtin, &now);
-    Json(serde_json::from_str(&text).unwrap_or_else(|_| spec.0.as_ref().clone()))
+    let text = serde_json::to_string(spec).unwrap_or_default().replace(&builtin, &now);
+    Json(serde_json::from_str(&text).unwrap_or_else(|_| spec.clone()))
 }
