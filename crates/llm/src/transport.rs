@@ -74,6 +74,11 @@ pub(crate) fn http_client(connect_timeout: Duration, proxies: &Proxies) -> Resul
     builder.build().map_err(|e| LlmError::Unavailable(format!("http client: {e}")))
 }
 
+// Built at compile time (`from_static` at run time checks each byte per request).
+static USER_AGENT_VALUE: HeaderValue = HeaderValue::from_static(concat!("tenmon-ark/", env!("CARGO_PKG_VERSION")));
+static JSON: HeaderValue = HeaderValue::from_static("application/json");
+static EVENT_STREAM: HeaderValue = HeaderValue::from_static("text/event-stream");
+
 /// Idle connections are closed after this long (either client).
 const IDLE_FOR: Duration = Duration::from_secs(60);
 /// At most this many idle connections are kept per upstream.
@@ -241,8 +246,8 @@ pub(crate) struct Pool {
     connect: String,
     /// The `Host` header.
     authority: HeaderValue,
-    /// Path and query of the chat completions URL.
-    path: http::uri::PathAndQuery,
+    /// Path and query of the chat completions URL (the request target).
+    path: http::Uri,
     connect_timeout: Duration,
     /// Idle connections, oldest first; the newest is taken first (warm).
     idle: Mutex<Vec<(Conn, Instant)>>,
@@ -331,16 +336,18 @@ impl Pool {
         accept: &'static str,
         auth: Option<&HeaderValue>,
     ) -> Result<Reply, LlmError> {
-        let mut builder = http::Request::post(self.path.as_str())
-            .header(HOST, self.authority.clone())
-            .header(USER_AGENT, concat!("tenmon-ark/", env!("CARGO_PKG_VERSION")))
-            .header(CONTENT_TYPE, "application/json")
-            .header(ACCEPT, accept);
+        let mut req = http::Request::new(Full::new(Bytes::from(body)));
+        *req.method_mut() = http::Method::POST;
+        *req.uri_mut() = self.path.clone();
+        let headers = req.headers_mut();
+        headers.reserve(5);
+        headers.insert(HOST, self.authority.clone());
+        headers.insert(USER_AGENT, USER_AGENT_VALUE.clone());
+        headers.insert(CONTENT_TYPE, JSON.clone());
+        headers.insert(ACCEPT, if accept == "text/event-stream" { EVENT_STREAM.clone() } else { JSON.clone() });
         if let Some(value) = auth {
-            builder = builder.header(AUTHORIZATION, value.clone());
+            headers.insert(AUTHORIZATION, value.clone());
         }
-        let mut req =
-            builder.body(Full::new(Bytes::from(body))).map_err(|_| LlmError::Unavailable("request failed".into()))?;
         // A pooled connection the upstream closed meanwhile fails before the request
         // leaves: that request goes once more, on a new connection.
         let mut pooled = self.checkout_idle().await;
@@ -436,7 +443,7 @@ mod tests {
         let pool = Pool::new(&url, Duration::from_secs(1)).unwrap();
         assert_eq!(pool.connect, "[::1]:8000");
         assert_eq!(pool.authority, "[::1]:8000");
-        assert_eq!(pool.path.as_str(), "/v1/chat/completions?api-version=2024");
+        assert_eq!(pool.path, "/v1/chat/completions?api-version=2024");
         let default_port = reqwest::Url::parse("http://vllm.internal/v1/chat/completions").unwrap();
         let pool = Pool::new(&default_port, Duration::from_secs(1)).unwrap();
         assert_eq!((pool.connect.as_str(), pool.authority.to_str().unwrap()), ("vllm.internal:80", "vllm.internal"));

@@ -54,6 +54,9 @@ pub async fn inner(State(state): State<AppState>, req: Request, next: Next) -> R
             json_errors::rewrite(response, limit)
         }
     };
+    // Room for what the edges add (security, rate-limit and request-id headers), so
+    // the map grows once instead of rehashing along the way.
+    response.headers_mut().reserve(12);
     security::apply(&mut response);
     response
 }

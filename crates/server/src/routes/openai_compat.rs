@@ -26,11 +26,35 @@ use tenmon_privacy::{Masker, Vault};
 use utoipa::ToSchema;
 
 /// Message content: a string, or an array of parts of which the text parts are used.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, ToSchema)]
 #[serde(untagged)]
 pub enum Content {
     Text(String),
     Parts(Vec<ContentPart>),
+}
+
+/// By the JSON type at hand (`#[serde(untagged)]` would buffer every message's
+/// content into a generic tree first and try each form in turn).
+impl<'de> Deserialize<'de> for Content {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Content;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or an array of content parts")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Content, E> {
+                Ok(Content::Text(v.to_string()))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Content, E> {
+                Ok(Content::Text(v))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Content, A::Error> {
+                Vec::<ContentPart>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(Content::Parts)
+            }
+        }
+        de.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -200,6 +224,16 @@ struct WholeUsage {
     total_tokens: u32,
 }
 
+/// `value` as a JSON response, written into a buffer of `capacity` (no regrowing
+/// for an answer of known length, as `Json` would from 128 bytes).
+fn json_sized<T: Serialize>(value: &T, capacity: usize) -> Response {
+    let mut buf = Vec::with_capacity(capacity);
+    match serde_json::to_writer(&mut buf, value) {
+        Ok(()) => ([(axum::http::header::CONTENT_TYPE, "application/json")], buf).into_response(),
+        Err(e) => ApiError::Internal(format!("response: {e}")).into_response(),
+    }
+}
+
 /// Chat Completions in the OpenAI wire format.
 #[utoipa::path(post, path = "/v1/chat/completions", tag = "openai", request_body = CompletionRequest,
     security(("bearer" = [])),
@@ -262,24 +296,26 @@ pub async fn chat_completions(
         record_usage(&state, &subjects, usage);
         let text = vault.restore(&c.text);
         let total_tokens = usage.prompt_tokens + usage.completion_tokens;
-        return Ok(Json(Whole {
-            id: &id,
-            object: "chat.completion",
-            created,
-            model: &model,
-            choices: [WholeChoice {
-                index: 0,
-                message: WholeMessage { role: "assistant", content: &text, refusal: None },
-                logprobs: None,
-                finish_reason: &c.finish_reason,
-            }],
-            usage: WholeUsage {
-                prompt_tokens: usage.prompt_tokens,
-                completion_tokens: usage.completion_tokens,
-                total_tokens,
+        return Ok(json_sized(
+            &Whole {
+                id: &id,
+                object: "chat.completion",
+                created,
+                model: &model,
+                choices: [WholeChoice {
+                    index: 0,
+                    message: WholeMessage { role: "assistant", content: &text, refusal: None },
+                    logprobs: None,
+                    finish_reason: &c.finish_reason,
+                }],
+                usage: WholeUsage {
+                    prompt_tokens: usage.prompt_tokens,
+                    completion_tokens: usage.completion_tokens,
+                    total_tokens,
+                },
             },
-        })
-        .into_response());
+            320 + text.len(),
+        ));
     }
     let started = state.chat.upstreams().start(&request).await.map_err(llm_error)?;
 

@@ -169,6 +169,20 @@ async fn unknown_model_and_bad_messages_are_clear_errors() {
     )
     .await;
     assert_eq!((status, body["error"]["field"].as_str()), (422, Some("messages[0].role")));
+    for content in [json!(5), json!({"text": "x"}), json!([{"type": "text", "text": 5}])] {
+        let (status, _, body) = error_code(
+            app.post_json(
+                "/v1/chat/completions",
+                KEY,
+                json!({"model": "default", "messages": [{"role": "user", "content": content}]}),
+            )
+            .await,
+        )
+        .await;
+        let field = body["error"]["field"].as_str().unwrap_or_default().to_string();
+        assert_eq!(status, 422, "{content}: {body}");
+        assert!(field.starts_with("messages[0].content"), "{content}: {body}");
+    }
     assert!(fake.requests().is_empty());
     app.stop().await;
 }
