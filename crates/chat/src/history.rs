@@ -7,13 +7,13 @@ use tenmon_store::{MessageRow, MessageStatus};
 
 /// A rough token count that errs on the high side for Japanese.
 pub fn estimate_tokens(text: &str) -> u32 {
+    // Counted over bytes, not chars: an ASCII byte is a character, and every other
+    // character has exactly one lead byte (0xC0 and up). The loop vectorizes; the
+    // estimate runs on every turn over the whole prompt, system prompt included.
     let (mut ascii, mut other) = (0u32, 0u32);
-    for c in text.chars() {
-        if c.is_ascii() {
-            ascii += 1;
-        } else {
-            other += 1;
-        }
+    for &b in text.as_bytes() {
+        ascii += u32::from(b < 0x80);
+        other += u32::from(b >= 0xC0);
     }
     ascii.div_ceil(4) + other + 4
 }
@@ -70,6 +70,12 @@ mod tests {
     #[test]
     fn estimates_japanese_higher_than_ascii() {
         assert!(estimate_tokens("予約番号の有効期限") > estimate_tokens("reservation"));
+        // One token per non-ASCII character (2-, 3- and 4-byte forms alike), a quarter
+        // per ASCII one, plus four for the message's framing.
+        assert_eq!(estimate_tokens(""), 4);
+        assert_eq!(estimate_tokens("abcde"), 2 + 4);
+        assert_eq!(estimate_tokens("é予😀"), 3 + 4);
+        assert_eq!(estimate_tokens("MNP予約番号"), 1 + 4 + 4);
     }
 
     #[test]

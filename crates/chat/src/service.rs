@@ -502,7 +502,7 @@ impl ChatService {
         let latency_ms = t.started.elapsed().as_millis() as u64;
         let (payload, status) = match outcome {
             Outcome::Completed { model, finish_reason, usage, answer } => {
-                let usage = usage.unwrap_or(TokenUsage {
+                let usage = usage.unwrap_or_else(|| TokenUsage {
                     prompt_tokens: prompt_estimate,
                     completion_tokens: estimate_tokens(&answer),
                 });

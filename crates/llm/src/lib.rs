@@ -5,6 +5,7 @@
 
 mod embeddings;
 mod error;
+mod json_text;
 mod openai;
 mod transport;
 mod upstreams;
@@ -54,6 +55,16 @@ pub enum Role {
     System,
     User,
     Assistant,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        }
+    }
 }
 
 impl Message {

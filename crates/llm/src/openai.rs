@@ -69,7 +69,7 @@ impl OpenAiProvider {
         // Room for the messages and the fields around them: no regrowing on the way.
         let size = 128 + request.messages.iter().map(|m| m.content.len() + 32).sum::<usize>();
         let mut bytes = Vec::with_capacity(size);
-        serde_json::to_writer(&mut bytes, &body).map_err(|e| LlmError::Protocol(format!("request body: {e}")))?;
+        body.write(&mut bytes).map_err(|e| LlmError::Protocol(format!("request body: {e}")))?;
         let accept = if stream { "text/event-stream" } else { "application/json" };
         let response = self.transport.post_json(&self.url, bytes, accept, self.auth.as_ref()).await?;
         let status = response.status;
@@ -110,6 +110,80 @@ struct Body<'a> {
 #[derive(Serialize)]
 struct StreamOptions {
     include_usage: bool,
+}
+
+impl Body<'_> {
+    /// The body as JSON, the same document serde would write for it (a test holds
+    /// them equal), with the message texts escaped by [`json_text`](crate::json_text):
+    /// the whole prompt goes upstream on every turn.
+    fn write(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        use crate::json_text::write_str;
+        out.extend_from_slice(b"{\"model\":");
+        write_str(out, self.model);
+        out.extend_from_slice(b",\"messages\":[");
+        for (i, m) in self.messages.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            if m.images.is_empty() {
+                out.extend_from_slice(b"{\"role\":\"");
+                out.extend_from_slice(m.role.as_str().as_bytes());
+                out.extend_from_slice(b"\",\"content\":");
+                write_str(out, &m.content);
+                out.push(b'}');
+            } else {
+                serde_json::to_writer(&mut *out, m)?;
+            }
+        }
+        out.extend_from_slice(if self.stream { b"],\"stream\":true" } else { b"],\"stream\":false" });
+        if let Some(o) = &self.stream_options {
+            out.extend_from_slice(b",\"stream_options\":");
+            serde_json::to_writer(&mut *out, o)?;
+        }
+        if let Some(n) = self.max_tokens {
+            out.extend_from_slice(b",\"max_tokens\":");
+            serde_json::to_writer(&mut *out, &n)?;
+        }
+        if let Some(t) = self.temperature {
+            out.extend_from_slice(b",\"temperature\":");
+            serde_json::to_writer(&mut *out, &t)?;
+        }
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod body_tests {
+    use super::*;
+    use crate::{Message, Role};
+
+    #[test]
+    fn the_written_body_is_what_serde_writes() {
+        let mut with_image = Message::new(Role::User, "この画像は？");
+        with_image.images.push("data:image/png;base64,AAAA".into());
+        let messages = vec![
+            Message::new(Role::System, "あなたは MNP の\"サポート\"です。\n改行\tタブ\\"),
+            Message::new(Role::User, "予約番号の有効期限は？ \u{1} \u{2028}"),
+            Message::new(Role::Assistant, ""),
+            with_image,
+        ];
+        for (stream, max_tokens, temperature) in
+            [(false, None, None), (true, Some(512), Some(0.2)), (false, Some(1), Some(1.0))]
+        {
+            let body = Body {
+                model: "gpt-\"x\"",
+                messages: &messages,
+                stream,
+                stream_options: stream.then_some(StreamOptions { include_usage: true }),
+                max_tokens,
+                temperature,
+            };
+            let mut ours = Vec::new();
+            body.write(&mut ours).unwrap();
+            assert_eq!(String::from_utf8(ours).unwrap(), serde_json::to_string(&body).unwrap());
+        }
+    }
 }
 
 /// The most a non-streamed answer may weigh: far over any model's output limit, so

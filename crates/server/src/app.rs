@@ -285,12 +285,7 @@ fn upstreams(config: &Config) -> Upstreams {
     )
 }
 
-/// The body limit in force, put in the request extensions by the router so
-/// extractors can say it in their errors.
-#[derive(Debug, Clone, Copy)]
-pub struct BodyLimit(pub usize);
-
 /// The body limit for this request (0 when unknown).
 pub fn body_limit_hint(req: &Request) -> usize {
-    req.extensions().get::<BodyLimit>().map(|b| b.0).unwrap_or(0)
+    crate::middleware::context::RequestContext::of(req).map_or(0, |c| c.body_limit)
 }

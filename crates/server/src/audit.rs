@@ -36,10 +36,11 @@ tokio::task_local! {
 impl Scope {
     /// The metadata of `req` (its client address as the rate limiter saw it).
     pub fn of(req: &Request) -> Self {
+        let ctx = crate::middleware::context::RequestContext::of(req);
         Scope {
-            ip: req.extensions().get::<crate::middleware::rate_limit::ClientIp>().map(|c| c.0),
+            ip: ctx.map(|c| c.ip),
             user_agent: req.headers().get(axum::http::header::USER_AGENT).cloned(),
-            request_id: req.extensions().get::<crate::middleware::request_id::RequestId>().map(|r| r.0.clone()),
+            request_id: ctx.map(|c| c.id.clone()),
         }
     }
 

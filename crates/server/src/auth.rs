@@ -121,11 +121,6 @@ pub fn presented_credential(headers: &HeaderMap) -> Result<Option<(String, Crede
     Ok(cookie_value(headers, SESSION_COOKIE).map(|t| (t.to_string(), CredentialSource::Cookie)))
 }
 
-/// The SHA-256 of the request's credential, computed once by the rate limiter and
-/// reused by the extractors (it is on every request's path).
-#[derive(Debug, Clone)]
-pub struct CredentialHash(pub String);
-
 /// The credential alone.
 pub fn presented_token(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(presented_credential(headers)?.map(|(t, _)| t))
@@ -157,8 +152,11 @@ impl FromRequestParts<AppState> for Caller {
         }
         let (token, source) = presented_credential(&parts.headers)?.ok_or(ApiError::Unauthorized)?;
         check_csrf(state, parts, &token, source)?;
-        let hash = match parts.extensions.get::<CredentialHash>() {
-            Some(h) => h.0.clone(),
+        // Hashed once by the rate limiter (it is on every request's path); taken,
+        // since the extractor runs once per request.
+        let ctx = parts.extensions.get_mut::<crate::middleware::context::RequestContext>();
+        let hash = match ctx.and_then(|c| c.credential_hash.take()) {
+            Some(h) => h,
             None => hash_token(&token),
         };
         // Operator keys from API_KEYS, compared in constant time.

@@ -9,8 +9,9 @@
 //! - [`inner`], around the router: body limit → timeout → JSON errors → security
 //!   headers.
 
+use super::context::RequestContext;
 use super::{body_limit, json_errors, observe, rate_limit, request_id, security};
-use crate::app::{AppState, BodyLimit};
+use crate::app::AppState;
 use crate::error::ApiError;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -18,8 +19,14 @@ use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 pub async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    req.extensions_mut().insert(BodyLimit(state.config.server.body_limit));
-    let id = request_id::assign(&mut req);
+    let id = request_id::assign(&req);
+    let ip = rate_limit::client_ip_of(&state, &req);
+    req.extensions_mut().insert(RequestContext {
+        id: id.clone(),
+        ip,
+        credential_hash: None,
+        body_limit: state.config.server.body_limit,
+    });
     let observation = observe::Observation::start(&state, &req);
     let span = observation.span.clone();
     let mut response = async {

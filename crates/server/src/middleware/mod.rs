@@ -4,6 +4,7 @@
 //! anything a layer answered, security headers.
 
 pub mod body_limit;
+pub mod context;
 pub mod edge;
 pub mod json_errors;
 pub mod observe;

@@ -4,7 +4,7 @@
 use crate::app::AppState;
 use crate::error::ErrorCause;
 use crate::metrics::{RequestLabels, RouteLabels};
-use crate::middleware::request_id::RequestId;
+use crate::middleware::context::RequestContext;
 use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
 use axum::response::Response;
@@ -36,8 +36,8 @@ impl Observation {
         let start = Instant::now();
         let method = method_label(req.method());
         let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str()).to_string();
-        let span = match req.extensions().get::<RequestId>() {
-            Some(id) => tracing::info_span!("http", %method, route = %route, request_id = %id.as_str()),
+        let span = match RequestContext::of(req) {
+            Some(ctx) => tracing::info_span!("http", %method, route = %route, request_id = %ctx.id_str()),
             None => tracing::info_span!("http", %method, route = %route, request_id = ""),
         };
         state.metrics.http_in_flight.inc();

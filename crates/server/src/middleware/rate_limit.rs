@@ -2,18 +2,15 @@
 //! credential when one is presented. Answers 429 with `Retry-After`, the
 //! `RateLimit-*` headers and the JSON error; allowed responses carry the headers too.
 
+use super::context::RequestContext;
 use crate::app::AppState;
-use crate::auth::{hash_token, presented_token, CredentialHash};
+use crate::auth::{hash_token, presented_token};
 use crate::error::ApiError;
 use crate::ratelimit::{client_ip, Bucket, Decision};
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use std::net::{IpAddr, SocketAddr};
-
-/// The client's address, as the rate limiter saw it.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientIp(pub IpAddr);
 
 const AUTH_PATHS: [&str; 3] = ["/api/auth/login", "/api/auth/signup", "/api/auth/refresh"];
 
@@ -38,6 +35,14 @@ pub fn set_headers(headers: &mut HeaderMap, d: &Decision) {
     headers.insert(RATELIMIT_RESET.clone(), HeaderValue::from(d.reset_secs));
 }
 
+/// The client's address: the peer's, or behind trusted proxies the one they name.
+pub fn client_ip_of(state: &AppState, req: &Request) -> IpAddr {
+    let peer =
+        req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    client_ip(peer, forwarded, &state.config.rate_limit.trusted_proxies)
+}
+
 pub fn refused(d: &Decision) -> Response {
     let mut res = ApiError::RateLimited { retry_after_secs: d.retry_after_secs }.into_response();
     set_headers(res.headers_mut(), d);
@@ -46,14 +51,10 @@ pub fn refused(d: &Decision) -> Response {
 
 /// Decide whether `req` may go on: `Ok(None)` for exempt paths, `Ok(Some)` with the
 /// decision whose headers the response carries, `Err` with the 429 to send.
-/// Records the client address (and the credential's hash, so the extractors do not
-/// hash it again) in the extensions.
+/// Records the credential's hash in the [`RequestContext`], so the extractors do not
+/// hash it again.
 pub async fn admit(state: &AppState, req: &mut Request) -> Result<Option<Decision>, Response> {
-    let peer =
-        req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    let ip = client_ip(peer, forwarded, &state.config.rate_limit.trusted_proxies);
-    req.extensions_mut().insert(ClientIp(ip));
+    let ip = RequestContext::of(req).map_or_else(|| client_ip_of(state, req), |c| c.ip);
     let path = req.uri().path();
     if exempt(path) {
         return Ok(None);
@@ -69,8 +70,8 @@ pub async fn admit(state: &AppState, req: &mut Request) -> Result<Option<Decisio
             }
         }
     }
-    if let Some(h) = credential {
-        req.extensions_mut().insert(CredentialHash(h));
+    if let Some(ctx) = req.extensions_mut().get_mut::<RequestContext>() {
+        ctx.credential_hash = credential;
     }
     if !decision.allowed {
         return Err(refused(&decision));

@@ -6,35 +6,21 @@ use axum::http::{HeaderName, HeaderValue};
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The request id, in the request extensions.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub HeaderValue);
-
-impl RequestId {
-    pub fn as_str(&self) -> &str {
-        self.0.to_str().unwrap_or("")
-    }
-}
-
 fn acceptable(v: &HeaderValue) -> bool {
     let b = v.as_bytes();
     !b.is_empty() && b.len() <= 128 && b.iter().all(|c| c.is_ascii_alphanumeric() || b"-_.:".contains(c))
 }
 
-/// The request's id: the client's when acceptable, else a fresh one (also put on the
-/// request, for handlers that forward it). Recorded in the extensions; the caller
-/// echoes it on the response.
-pub fn assign(req: &mut Request) -> HeaderValue {
-    let id = match req.headers().get(&X_REQUEST_ID) {
+/// The request's id: the client's when acceptable, else a fresh one. The caller
+/// keeps it in the [`RequestContext`](super::context::RequestContext) and echoes it
+/// on the response.
+pub fn assign(req: &Request) -> HeaderValue {
+    match req.headers().get(&X_REQUEST_ID) {
         Some(v) if acceptable(v) => v.clone(),
         _ => {
             let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
             let text = uuid::Uuid::now_v7().hyphenated().encode_lower(&mut buf);
-            let fresh = HeaderValue::from_str(text).unwrap_or(HeaderValue::from_static("unknown"));
-            req.headers_mut().insert(X_REQUEST_ID.clone(), fresh.clone());
-            fresh
+            HeaderValue::from_str(text).unwrap_or(HeaderValue::from_static("unknown"))
         }
-    };
-    req.extensions_mut().insert(RequestId(id.clone()));
-    id
+    }
 }

@@ -289,7 +289,7 @@ pub async fn chat_completions(
     if !req.stream {
         // Asked whole: the upstream is asked whole too (one body, not a chunk per token).
         let c = state.chat.upstreams().complete(&request).await.map_err(llm_error)?;
-        let usage = c.usage.unwrap_or(TokenUsage {
+        let usage = c.usage.unwrap_or_else(|| TokenUsage {
             prompt_tokens: request.messages.iter().map(|m| tenmon_chat::estimate_tokens(&m.content)).sum(),
             completion_tokens: tenmon_chat::estimate_tokens(&c.text),
         });
@@ -361,7 +361,7 @@ pub async fn chat_completions(
                         out.push(chunk(json!({"content": vault.restore(&std::mem::take(held))}), None));
                     }
                     out.push(chunk(json!({}), Some(&finish_reason)));
-                    let u = usage.unwrap_or(TokenUsage { prompt_tokens: prompt_estimate, completion_tokens: tenmon_chat::estimate_tokens(text) });
+                    let u = usage.unwrap_or_else(|| TokenUsage { prompt_tokens: prompt_estimate, completion_tokens: tenmon_chat::estimate_tokens(text) });
                     record_usage(&stream_state, &subjects, u);
                     if include_usage {
                         let usage_chunk = json!({
