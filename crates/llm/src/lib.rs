@@ -5,7 +5,7 @@
 
 mod embeddings;
 mod error;
-mod json_text;
+pub mod json_text;
 mod openai;
 mod transport;
 mod upstreams;

@@ -224,14 +224,54 @@ struct WholeUsage {
     total_tokens: u32,
 }
 
-/// `value` as a JSON response, written into a buffer of `capacity` (no regrowing
-/// for an answer of known length, as `Json` would from 128 bytes).
-fn json_sized<T: Serialize>(value: &T, capacity: usize) -> Response {
-    let mut buf = Vec::with_capacity(capacity);
-    match serde_json::to_writer(&mut buf, value) {
-        Ok(()) => ([(axum::http::header::CONTENT_TYPE, "application/json")], buf).into_response(),
-        Err(e) => ApiError::Internal(format!("response: {e}")).into_response(),
+impl Whole<'_> {
+    /// The answer as JSON: the document serde writes for it (a test holds them
+    /// equal), written directly, since serde_json escapes every key and string byte
+    /// by byte and this is on every proxied request's path.
+    fn to_json(&self) -> Vec<u8> {
+        use tenmon_llm::json_text::write_str;
+        let [choice] = &self.choices;
+        let mut out = Vec::with_capacity(320 + choice.message.content.len() + self.id.len() + self.model.len());
+        out.extend_from_slice(b"{\"id\":");
+        write_str(&mut out, self.id);
+        out.extend_from_slice(b",\"object\":");
+        write_str(&mut out, self.object);
+        out.extend_from_slice(b",\"created\":");
+        push_number(&mut out, self.created);
+        out.extend_from_slice(b",\"model\":");
+        write_str(&mut out, self.model);
+        out.extend_from_slice(b",\"choices\":[{\"index\":");
+        push_number(&mut out, u64::from(choice.index));
+        out.extend_from_slice(b",\"message\":{\"role\":");
+        write_str(&mut out, choice.message.role);
+        out.extend_from_slice(b",\"content\":");
+        write_str(&mut out, choice.message.content);
+        out.extend_from_slice(b",\"refusal\":null},\"logprobs\":null,\"finish_reason\":");
+        write_str(&mut out, choice.finish_reason);
+        out.extend_from_slice(b"}],\"usage\":{\"prompt_tokens\":");
+        push_number(&mut out, u64::from(self.usage.prompt_tokens));
+        out.extend_from_slice(b",\"completion_tokens\":");
+        push_number(&mut out, u64::from(self.usage.completion_tokens));
+        out.extend_from_slice(b",\"total_tokens\":");
+        push_number(&mut out, u64::from(self.usage.total_tokens));
+        out.extend_from_slice(b"}}");
+        out
     }
+}
+
+/// Append `n` in decimal, without the formatting machinery.
+fn push_number(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 /// Chat Completions in the OpenAI wire format.
@@ -296,26 +336,25 @@ pub async fn chat_completions(
         record_usage(&state, &subjects, usage);
         let text = vault.restore(&c.text);
         let total_tokens = usage.prompt_tokens + usage.completion_tokens;
-        return Ok(json_sized(
-            &Whole {
-                id: &id,
-                object: "chat.completion",
-                created,
-                model: &model,
-                choices: [WholeChoice {
-                    index: 0,
-                    message: WholeMessage { role: "assistant", content: &text, refusal: None },
-                    logprobs: None,
-                    finish_reason: &c.finish_reason,
-                }],
-                usage: WholeUsage {
-                    prompt_tokens: usage.prompt_tokens,
-                    completion_tokens: usage.completion_tokens,
-                    total_tokens,
-                },
+        let whole = Whole {
+            id: &id,
+            object: "chat.completion",
+            created,
+            model: &model,
+            choices: [WholeChoice {
+                index: 0,
+                message: WholeMessage { role: "assistant", content: &text, refusal: None },
+                logprobs: None,
+                finish_reason: &c.finish_reason,
+            }],
+            usage: WholeUsage {
+                prompt_tokens: usage.prompt_tokens,
+                completion_tokens: usage.completion_tokens,
+                total_tokens,
             },
-            320 + text.len(),
-        ));
+        };
+        let json = whole.to_json();
+        return Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], json).into_response());
     }
     let started = state.chat.upstreams().start(&request).await.map_err(llm_error)?;
 
@@ -386,4 +425,33 @@ pub async fn chat_completions(
     let mut res = Sse::new(stream).keep_alive(KeepAlive::default()).into_response();
     res.headers_mut().insert("x-accel-buffering", axum::http::HeaderValue::from_static("no"));
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_written_answer_is_what_serde_writes() {
+        for (content, finish, n) in [
+            ("MNP予約番号は15日間有効です。", "stop", 0u32),
+            ("quote \" backslash \\ newline \n control \u{1} \u{2028} 😀", "length", 7),
+            ("", "content_filter", u32::MAX),
+        ] {
+            let whole = Whole {
+                id: "chatcmpl-0193f1e2a7b47c3d9e8f001122334455",
+                object: "chat.completion",
+                created: 1_764_000_000 + u64::from(n),
+                model: "mnp-support",
+                choices: [WholeChoice {
+                    index: 0,
+                    message: WholeMessage { role: "assistant", content, refusal: None },
+                    logprobs: None,
+                    finish_reason: finish,
+                }],
+                usage: WholeUsage { prompt_tokens: n, completion_tokens: 10, total_tokens: n.wrapping_add(10) },
+            };
+            assert_eq!(String::from_utf8(whole.to_json()).unwrap(), serde_json::to_string(&whole).unwrap());
+        }
+    }
 }
