@@ -3,7 +3,11 @@
 1. req/s and p50/p99 of a non-streamed turn: direct to the fake upstream, through
    /v1/chat/completions, through /api/chat (persisted to SQLite), and through nginx
    (a reference: what a C reverse proxy with upstream keep-alive adds on the same
-   cores, where nginx is installed), at c=16 and c=64;
+   cores, where nginx is installed), at c=16 and c=64. The paths take turns, in
+   rounds (BENCH_ROUNDS, default 3), and each figure is the median over the rounds:
+   this shared VM's speed drifts by a fifth from one ten seconds to the next, and a
+   difference between two single runs minutes apart measured the drift as often as
+   the server;
 2. time to first token added by the server on a streamed turn (/api/chat/stream vs
    the fake upstream's own stream);
 3. concurrent streams held (fake upstream at 50 ms per token) and RSS per stream.
@@ -32,7 +36,8 @@ import urllib.request
 BIN, FAKE = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 STREAMS = int(sys.argv[3]) if len(sys.argv) > 3 else 10000
 KEY = "bench-key-0123456789abcdef"
-DURATION = os.environ.get("BENCH_DURATION", "10s")
+DURATION = os.environ.get("BENCH_DURATION", "5s")
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 NGINX_ROW = "through nginx (reference proxy, no app)"
 
 
@@ -155,6 +160,13 @@ def wrk(url, body, token, conns):
     return rps, lat.get("50"), lat.get("99"), int(bad.group(1)) if bad else 0, " ".join(cmd)
 
 
+def summarize(rs):
+    """The median over the rounds: req/s, p50 and p99 (in ms), non-2xx summed."""
+    med = lambda xs: statistics.median(xs)
+    return (med([r[0] for r in rs]), f"{med([to_ms(r[1]) for r in rs]):.2f}ms",
+            f"{med([to_ms(r[2]) for r in rs]):.2f}ms", sum(r[3] for r in rs), rs[0][4], rs)
+
+
 def to_ms(v):
     m = re.match(r"([\d.]+)(us|ms|s)", v)
     n = float(m.group(1))
@@ -219,18 +231,21 @@ def main():
     v1_body = {"model": "mnp-support", "messages": [{"role": "user", "content": "予約番号の有効期限は？"}]}
     chat_body = {"message": "予約番号の有効期限は？"}
     nginx, proxied = start_nginx(tmp, upstream)
-    table = {}
-    for conns in (16, 64):
-        paths = [
-            ("direct to the fake upstream", upstream + "/chat/completions", oa_body, None),
-            ("through /v1/chat/completions", base + "/v1/chat/completions", v1_body, KEY),
-            ("through /api/chat (persisted, SQLite)", base + "/api/chat", chat_body, token),
-        ]
-        if nginx:
-            path = urllib.parse.urlsplit(upstream).path.rstrip("/")
-            paths.append((NGINX_ROW, f"{proxied}{path}/chat/completions", oa_body, None))
-        for name, url, body, tok in paths:
-            table[(name, conns)] = wrk(url, body, tok, conns)
+    paths = [
+        ("direct to the fake upstream", upstream + "/chat/completions", oa_body, None),
+        ("through /v1/chat/completions", base + "/v1/chat/completions", v1_body, KEY),
+        ("through /api/chat (persisted, SQLite)", base + "/api/chat", chat_body, token),
+    ]
+    if nginx:
+        path = urllib.parse.urlsplit(upstream).path.rstrip("/")
+        paths.append((NGINX_ROW, f"{proxied}{path}/chat/completions", oa_body, None))
+    # Every path once per round, at each concurrency; the rounds repeat that.
+    runs = {}
+    for _ in range(ROUNDS):
+        for conns in (16, 64):
+            for name, url, body, tok in paths:
+                runs.setdefault((name, conns), []).append(wrk(url, body, tok, conns))
+    table = {key: summarize(rs) for key, rs in runs.items()}
     rss_after_load = rss_kib(server.pid)
     if nginx:
         nginx.terminate(); nginx.wait()
@@ -257,29 +272,40 @@ def main():
     server2.terminate(); server2.wait(); slow.terminate(); slow.wait()
 
     lines = []
-    for (name, conns), (rps, p50, p99, bad, cmd) in table.items():
-        lines.append(f"| {name} | {conns} | {rps:,.0f} | {p50} | {p99} | {bad} |")
+    for (name, conns), (rps, p50, p99, bad, cmd, rs) in sorted(table.items(), key=lambda kv: kv[0][1]):
+        each = ", ".join(f"{r[0]:,.0f}/{r[2]}" for r in rs)
+        lines.append(f"| {name} | {conns} | {rps:,.0f} | {p50} | {p99} | {bad} | {each} |")
+    def added(path, c):
+        """p99 added over direct, paired within each round (same minute, same drift);
+        the median of the rounds and each round's value."""
+        d, x = table[("direct to the fake upstream", c)][5], table[(path, c)][5]
+        each = [to_ms(b[2]) - to_ms(a[2]) for a, b in zip(d, x)]
+        return statistics.median(each), ", ".join(f"{e:+.2f}" for e in each)
+
     def ratio(c):
         d = table[("direct to the fake upstream", c)]
         v = table[("through /v1/chat/completions", c)]
         a = table[("through /api/chat (persisted, SQLite)", c)]
-        line = (f"c={c}: /v1 = {v[0] / d[0]:.2f}× direct req/s, p99 +{to_ms(v[2]) - to_ms(d[2]):.2f} ms; "
+        v_added, v_each = added("through /v1/chat/completions", c)
+        line = (f"c={c}: /v1 = {v[0] / d[0]:.2f}× direct req/s, p99 +{v_added:.2f} ms (rounds: {v_each}); "
                 f"/api/chat = {a[0] / d[0]:.2f}× direct req/s ({a[0]:,.0f} turns/s)")
         n = table.get((NGINX_ROW, c))
         if n:
-            line += f"; nginx = {n[0] / d[0]:.2f}× direct req/s, p99 +{to_ms(n[2]) - to_ms(d[2]):.2f} ms"
+            n_added, n_each = added(NGINX_ROW, c)
+            line += f"; nginx = {n[0] / d[0]:.2f}× direct req/s, p99 +{n_added:.2f} ms (rounds: {n_each})"
         return line
     report = f"""# Chat engine benchmark, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC
 
 - Machine: {machine()}
 - Command: `make bench` (bench/chat.py, release builds of tenmon-ark and fake-openai)
 - Load: wrk -t2 -d{DURATION} with a POST body; the load tool, the fake upstream and the
-  server share the 2 cores.
+  server share the 2 cores. {ROUNDS} rounds, each running every path in turn; the
+  figures are medians over the rounds (each round's req/s and p99 in the last column).
 
 ## Non-streamed turns, side by side
 
-| path | connections | req/s | p50 | p99 | non-2xx |
-| --- | --- | --- | --- | --- | --- |
+| path | connections | req/s | p50 | p99 | non-2xx | rounds (req/s / p99) |
+| --- | --- | --- | --- | --- | --- | --- |
 {chr(10).join(lines)}
 
 - {ratio(16)}
@@ -290,6 +316,8 @@ Targets: /v1 at least 0.25× direct req/s and under 2 ms added p99 at c=64; /api
 least 3,000 persisted turns/s on SQLite. The nginx row is no target: it shows what a
 reverse proxy that does nothing but forward adds under the same closed-loop load, where
 a proxy's added latency is mostly its share of the 2 cores (64 connections / req/s).
+Added p99: in each round, the path's p99 minus direct's p99 of the same round; the
+median of the rounds.
 
 ## Time to first token (sequential, median of 50)
 
