@@ -53,12 +53,9 @@ impl Observation {
         let Observation { method, route, span, .. } = self;
         metrics
             .http_duration
-            .get_or_create(&RouteLabels { method: method.into(), route: route.clone() })
+            .get_or_create(&RouteLabels { method, route: route.clone() })
             .observe(elapsed.as_secs_f64());
-        metrics
-            .http_requests
-            .get_or_create(&RequestLabels { method: method.into(), route, status: status.as_u16() })
-            .inc();
+        metrics.http_requests.get_or_create(&RequestLabels { method, route, status: status.as_u16() }).inc();
 
         let latency_ms = elapsed.as_secs_f64() * 1000.0;
         let _enter = span.enter();
