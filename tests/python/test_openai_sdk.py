@@ -47,6 +47,22 @@ def test_streamed_completion_with_usage(server):
     assert usage is not None and usage.completion_tokens > 0
 
 
+def test_a_knowledge_base_handoff_streams_in_the_same_format(server):
+    # Nothing in the MNP knowledge base fits: the knowledge-only assistant answers
+    # without the model, and the SDK reads that stream like any other.
+    stream = client(server).chat.completions.create(
+        model="mnp-support",
+        messages=[{"role": "user", "content": "おすすめのラーメン屋を教えて"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert "サポート窓口" in text
+    assert {c.id for c in chunks} == {chunks[0].id}
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+
+
 def test_errors_raise_the_sdk_exceptions(server):
     with pytest.raises(openai.AuthenticationError):
         OpenAI(base_url=server.base + "/v1", api_key="wrong-key-0000000000", max_retries=0).models.list()

@@ -18,6 +18,7 @@ mod vaults;
 pub use assistants::{Assistant, Assistants};
 pub use context::NewAttachment;
 pub use error::ChatError;
+pub use grounding::{plan as ground, Grounding, Plan};
 pub use history::{build_prompt, estimate_tokens};
 pub use metrics::TurnMetrics;
 pub use outcome::{Ending, TurnOutcome};

@@ -226,6 +226,12 @@ impl ChatService {
         &self.inner.base_assistants
     }
 
+    /// The knowledge bases, when the server has them (for stateless answers that
+    /// ground themselves, such as `/v1`).
+    pub fn kb(&self) -> Option<&tenmon_kb::KnowledgeBase> {
+        self.inner.kb.as_ref()
+    }
+
     pub fn upstreams(&self) -> &Upstreams {
         &self.inner.upstreams
     }

@@ -6,7 +6,11 @@
 //! Unlike `/api/chat`, this API is stateless (the client sends the whole history),
 //! so it is not a persisted turn: it goes straight through the upstreams with the
 //! assistant's system prompt, and a client that disconnects stops the upstream call
-//! instead of paying for tokens nobody will read.
+//! instead of paying for tokens nobody will read. It is grounded as `/api/chat` is:
+//! an assistant with knowledge bases gets the entries that match the last user
+//! message in its system prompt, one that must answer from them alone (`mnp-support`)
+//! hands off when nothing matches, and without a model every assistant answers from
+//! the knowledge base, with no upstream call.
 
 use crate::app::AppState;
 use crate::auth::Caller;
@@ -274,6 +278,61 @@ fn push_number(out: &mut Vec<u8>, mut n: u64) {
     out.extend_from_slice(&digits[i..]);
 }
 
+/// An answer that needed no model (from the knowledge base, or a handoff), in the
+/// same wire format as a model's: whole, or as the role, content, finish (and
+/// usage) chunks and `[DONE]`.
+fn fixed_answer(model: &str, text: &str, usage: TokenUsage, stream: bool, include_usage: bool) -> Response {
+    let id = format!("chatcmpl-{}", uuid::Uuid::now_v7().simple());
+    let created = unix_now();
+    if !stream {
+        let whole = Whole {
+            id: &id,
+            object: "chat.completion",
+            created,
+            model,
+            choices: [WholeChoice {
+                index: 0,
+                message: WholeMessage { role: "assistant", content: text, refusal: None },
+                logprobs: None,
+                finish_reason: "stop",
+            }],
+            usage: WholeUsage {
+                prompt_tokens: usage.prompt_tokens,
+                completion_tokens: usage.completion_tokens,
+                total_tokens: usage.prompt_tokens + usage.completion_tokens,
+            },
+        };
+        return ([(axum::http::header::CONTENT_TYPE, "application/json")], whole.to_json()).into_response();
+    }
+    let chunk = |delta: Value, finish: Option<&str>| {
+        let mut body = json!({
+            "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
+        });
+        if include_usage {
+            body["usage"] = Value::Null;
+        }
+        Event::default().data(body.to_string())
+    };
+    let mut events = vec![
+        chunk(json!({"role": "assistant", "content": ""}), None),
+        chunk(json!({"content": text}), None),
+        chunk(json!({}), Some("stop")),
+    ];
+    if include_usage {
+        let usage_chunk = json!({
+            "id": id, "object": "chat.completion.chunk", "created": created, "model": model, "choices": [],
+            "usage": {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
+                      "total_tokens": usage.prompt_tokens + usage.completion_tokens},
+        });
+        events.push(Event::default().data(usage_chunk.to_string()));
+    }
+    events.push(Event::default().data("[DONE]"));
+    let mut res = Sse::new(futures::stream::iter(events.into_iter().map(Ok::<_, Infallible>))).into_response();
+    res.headers_mut().insert("x-accel-buffering", axum::http::HeaderValue::from_static("no"));
+    res
+}
+
 /// Chat Completions in the OpenAI wire format.
 #[utoipa::path(post, path = "/v1/chat/completions", tag = "openai", request_body = CompletionRequest,
     security(("bearer" = [])),
@@ -307,9 +366,29 @@ pub async fn chat_completions(
             return Err(ApiError::validation("temperature", "temperature: must be between 0 and 2"));
         }
     }
-    let mut messages = vec![Message::new(Role::System, assistant.system_prompt.clone())];
+    let converted = convert(req.messages)?;
+    let question = converted.iter().rev().find(|m| m.role == Role::User).map_or("", |m| m.content.as_str());
+    let grounding = tenmon_chat::ground(state.chat.kb(), assistant, question, !state.chat.upstreams().is_empty()).await;
+    if grounding.unanswered {
+        if let Some(kb) = state.chat.kb() {
+            if let Err(e) = kb.record_unanswered(&assistant.id, question).await {
+                tracing::warn!(error = %e, "could not record an unanswered question");
+            }
+        }
+    }
+    let system_prompt = match grounding.plan {
+        tenmon_chat::Plan::Model { system_prompt } => system_prompt,
+        tenmon_chat::Plan::Fixed { text, .. } => {
+            // Answered from the knowledge base (or a handoff): no model involved.
+            let prompt_tokens = converted.iter().map(|m| tenmon_chat::estimate_tokens(&m.content)).sum();
+            let usage = TokenUsage { prompt_tokens, completion_tokens: tenmon_chat::estimate_tokens(&text) };
+            let include_usage = req.stream_options.is_some_and(|o| o.include_usage);
+            return Ok(fixed_answer(&assistant.id, &text, usage, req.stream, include_usage));
+        }
+    };
+    let mut messages = vec![Message::new(Role::System, system_prompt)];
     let mut vault = Vault::default();
-    for mut m in convert(req.messages)? {
+    for mut m in converted {
         // Personal data never reaches the model here either; answers are restored.
         if state.config.privacy.mask {
             m.content = Masker::shared().mask(&m.content, &mut vault);
@@ -359,6 +438,8 @@ pub async fn chat_completions(
     let started = state.chat.upstreams().start(&request).await.map_err(llm_error)?;
 
     let include_usage = req.stream_options.is_some_and(|o| o.include_usage);
+    // The usage chunk carries the same id as the others, as OpenAI's does.
+    let (id2, model2) = (id.clone(), assistant.id.clone());
     let chunk = move |delta: Value, finish: Option<&str>| -> Event {
         let mut body = json!({
             "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
@@ -370,7 +451,6 @@ pub async fn chat_completions(
         Event::default().data(body.to_string())
     };
     let role = futures::stream::once(futures::future::ready(chunk(json!({"role": "assistant", "content": ""}), None)));
-    let (id2, model2) = (format!("chatcmpl-{}", uuid::Uuid::now_v7().simple()), assistant.id.clone());
     let prompt_estimate: u32 = request.messages.iter().map(|m| tenmon_chat::estimate_tokens(&m.content)).sum();
     let stream_state = state.clone();
     let body = started

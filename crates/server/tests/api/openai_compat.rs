@@ -273,3 +273,80 @@ async fn an_oversized_whole_answer_is_refused_not_buffered() {
     assert_eq!((status, code.as_str()), (502, "upstream_unavailable"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn v1_answers_are_grounded_like_chat_turns() {
+    let fake = FakeOpenAi::start_with(Behavior::reply("発行日を含めて15日間です [mnp-014]。")).await;
+    let app = app(&fake).await;
+    let ask = |model: &'static str, content: &'static str, stream: bool| {
+        json!({"model": model, "stream": stream, "stream_options": {"include_usage": true},
+               "messages": [{"role": "user", "content": "こんにちは"}, {"role": "assistant", "content": "はい"},
+                            {"role": "user", "content": content}]})
+    };
+    // The knowledge-base assistant gets the entries matching the last user message.
+    let body: serde_json::Value = app
+        .post_json("/v1/chat/completions", KEY, ask("mnp-support", "予約番号っていつまで使える？", false))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["choices"][0]["message"]["content"], "発行日を含めて15日間です [mnp-014]。");
+    let system = fake.requests()[0]["messages"][0]["content"].as_str().unwrap().to_string();
+    assert!(system.contains("[mnp-014]") && system.contains("15日"), "{system}");
+
+    // Nothing fits: the knowledge-only assistant hands off without asking the model,
+    // whole or streamed, and the question is counted as unanswered.
+    let before = fake.requests().len();
+    let body: serde_json::Value = app
+        .post_json("/v1/chat/completions", KEY, ask("mnp-support", "おすすめのラーメン屋を教えて", false))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["object"], "chat.completion");
+    assert!(body["choices"][0]["message"]["content"].as_str().unwrap().contains("サポート窓口"), "{body}");
+    assert_eq!(body["choices"][0]["finish_reason"], "stop");
+    assert!(body["usage"]["completion_tokens"].as_u64().unwrap() > 0);
+    let raw = app
+        .post_json("/v1/chat/completions", KEY, ask("mnp-support", "おすすめのラーメン屋を教えて", true))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let datas: Vec<&str> = raw.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
+    assert_eq!(*datas.last().unwrap(), "[DONE]", "{raw}");
+    let chunks: Vec<serde_json::Value> =
+        datas[..datas.len() - 1].iter().map(|d| serde_json::from_str(d).unwrap()).collect();
+    assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
+    let text: String = chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
+    assert!(text.contains("サポート窓口"), "{raw}");
+    assert!(chunks.iter().all(|c| c["id"] == chunks[0]["id"]), "one id for every chunk: {raw}");
+    assert_eq!(chunks.last().unwrap()["choices"], json!([]));
+    assert_eq!(fake.requests().len(), before);
+    let list: serde_json::Value = app.get_auth("/api/kb/unanswered", KEY).await.json().await.unwrap();
+    assert_eq!(list["questions"][0]["sample"], "おすすめのラーメン屋を教えて", "{list}");
+    assert_eq!(list["questions"][0]["count"], 2);
+    // The general assistant still asks the model.
+    app.post_json("/v1/chat/completions", KEY, ask("default", "おすすめのラーメン屋を教えて", false)).await;
+    assert_eq!(fake.requests().len(), before + 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_model_v1_answers_from_the_knowledge_base() {
+    let app = TestApp::spawn_with(|c| c.chat.api_key_hashes = vec![tenmon_ark::auth::hash_token(KEY)]).await;
+    let body: serde_json::Value = app
+        .post_json(
+            "/v1/chat/completions",
+            KEY,
+            json!({"model": "default", "messages": [{"role": "user", "content": "予約番号の有効期限は？"}]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let answer = body["choices"][0]["message"]["content"].as_str().unwrap();
+    assert!(answer.contains("15日") && answer.contains("生成AIによる回答はオフ"), "{body}");
+    assert_eq!(body["model"], "default");
+    app.stop().await;
+}
