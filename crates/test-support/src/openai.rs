@@ -28,8 +28,9 @@ use std::time::Duration;
 /// What the fake does with one request.
 #[derive(Debug, Clone)]
 pub enum Behavior {
-    /// Stream these chunks, `delay` apart, then finish.
-    Stream { chunks: Vec<String>, delay: Duration, finish_reason: String, prompt_tokens: u32, completion_tokens: u32 },
+    /// Stream these chunks, `delay` apart, then finish. Shared: every request clones
+    /// the behaviour, and a benchmark's long answer is thousands of chunks.
+    Stream { chunks: Arc<[String]>, delay: Duration, finish_reason: String, prompt_tokens: u32, completion_tokens: u32 },
     /// Answer with this status and the real API's error body.
     Status { status: u16, retry_after: Option<u64>, code: &'static str },
     /// Answer `307 Temporary Redirect` to `location` (a misconfigured base URL).
@@ -54,7 +55,13 @@ impl Behavior {
         let chars: Vec<char> = text.chars().collect();
         let chunks: Vec<String> = chars.chunks(3).map(|c| c.iter().collect()).collect();
         let n = chunks.len() as u32;
-        Behavior::Stream { chunks, delay, finish_reason: "stop".into(), prompt_tokens: 12, completion_tokens: n }
+        Behavior::Stream {
+            chunks: chunks.into(),
+            delay,
+            finish_reason: "stop".into(),
+            prompt_tokens: 12,
+            completion_tokens: n,
+        }
     }
 
     /// An error as OpenAI sends it.
@@ -295,7 +302,7 @@ async fn completions(State(shared): State<Arc<Shared>>, headers: HeaderMap, raw:
             let chunks: Vec<String> = chars.chunks(2).map(|c| c.iter().collect()).collect();
             let n = chunks.len() as u32;
             Behavior::Stream {
-                chunks,
+                chunks: chunks.into(),
                 delay: Duration::from_millis(2),
                 finish_reason: "stop".into(),
                 prompt_tokens: 10,
@@ -332,7 +339,8 @@ async fn completions(State(shared): State<Arc<Shared>>, headers: HeaderMap, raw:
                 chunk(&m, json!({"role": "assistant", "content": "", "refusal": null}), None)
             });
             let m = model.clone();
-            let body_chunks = futures::stream::iter(chunks).then(move |text| {
+            let texts = (0..chunks.len()).map(move |i| chunks[i].clone());
+            let body_chunks = futures::stream::iter(texts).then(move |text| {
                 let m = m.clone();
                 async move {
                     if !delay.is_zero() {
