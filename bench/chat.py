@@ -220,11 +220,19 @@ async def hold_streams(base, token, n):
     return opened, writers
 
 
+def scratch():
+    """A temporary directory for a server's data, removed when the bench exits (an
+    official run leaves hundreds of MB of SQLite behind otherwise)."""
+    d = tempfile.mkdtemp(prefix="tenmon-bench-chat-")
+    atexit.register(shutil.rmtree, d, True)
+    return d
+
+
 def main():
     raise_fd_limit()
     results = []
     fake, upstream = start_fake()
-    tmp = tempfile.mkdtemp()
+    tmp = scratch()
     server, base = start_server(tmp, upstream)
     token = json.load(urllib.request.urlopen(urllib.request.Request(base + "/api/session", method="POST")))["token"]
     oa_body = {"model": "gpt-fake", "messages": [{"role": "user", "content": "予約番号の有効期限は？"}]}
@@ -260,7 +268,7 @@ def main():
     # Concurrent streams with a slow upstream: an answer long enough (3 characters per
     # chunk, 50 ms apart: ~2 minutes) that every stream is still running when measured.
     slow, slow_url = start_fake(50, LONG_ANSWER)
-    tmp2 = tempfile.mkdtemp()
+    tmp2 = scratch()
     server2, base2 = start_server(tmp2, slow_url)
     token2 = json.load(urllib.request.urlopen(urllib.request.Request(base2 + "/api/session", method="POST")))["token"]
     idle = rss_kib(server2.pid)
