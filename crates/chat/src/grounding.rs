@@ -81,30 +81,29 @@ pub async fn plan(
     model_available: bool,
 ) -> Grounding {
     let en = english(message);
-    let base = Grounding {
+    let base = || Grounding {
         plan: Plan::Model { system_prompt: assistant.system_prompt.clone() },
         sources: Vec::new(),
         unanswered: false,
     };
     let Some(kb) = kb else {
-        return base;
+        return base();
     };
     // With a model, only assistants with knowledge bases retrieve; without one, every
     // assistant answers from the knowledge (all of it when it names none).
     if model_available && assistant.knowledge_bases.is_empty() {
-        return base;
+        return base();
     }
-    let results = match kb.search(message, &assistant.knowledge_bases, 6).await {
+    let results = match kb.search_shared(message, &assistant.knowledge_bases, 6).await {
         Ok(r) => r.results,
         Err(e) => {
             tracing::error!(error = %e, "knowledge search failed");
-            Vec::new()
+            Default::default()
         }
     };
     let min = kb.settings().min_confidence;
-    let good: Vec<SearchResult> = results.iter().filter(|r| r.confidence >= min).take(3).cloned().collect();
     if !model_available {
-        return match good.first() {
+        return match results.iter().find(|r| r.confidence >= min) {
             Some(best) => {
                 let related: Vec<&SearchResult> =
                     results.iter().filter(|r| r.id != best.id && r.confidence >= min * 0.6).take(3).collect();
@@ -121,6 +120,9 @@ pub async fn plan(
             },
         };
     }
+    // Only what is used is copied out of the shared results: this runs on every
+    // grounded turn (and /v1 request).
+    let good: Vec<SearchResult> = results.iter().filter(|r| r.confidence >= min).take(3).cloned().collect();
     if good.is_empty() {
         if assistant.knowledge_only {
             return Grounding {
@@ -129,15 +131,18 @@ pub async fn plan(
                 unanswered: true,
             };
         }
-        return base;
+        return base();
     }
     let mut prompt = assistant.system_prompt.clone();
     prompt.push_str(
         "\n\n# 参考情報（ナレッジベース）\n次の項目だけに基づいて答えてください。使った項目の ID を [mnp-001] のように文末に示してください。\
          項目に答えがない部分は、分からないと伝えてください。\n",
     );
+    prompt.reserve(good.iter().map(|s| s.id.len() + s.question.len() + s.answer.len() + 12).sum());
     for s in &good {
-        prompt.push_str(&format!("\n[{}] Q: {}\nA: {}\n", s.id, s.question, s.answer));
+        for part in ["\n[", &s.id, "] Q: ", &s.question, "\nA: ", &s.answer, "\n"] {
+            prompt.push_str(part);
+        }
     }
     Grounding { plan: Plan::Model { system_prompt: prompt }, sources: good, unanswered: false }
 }

@@ -186,6 +186,14 @@ pub struct SearchResponse {
     pub retrieval: Retrieval,
 }
 
+/// Results as [`KnowledgeBase::search_shared`] returns them.
+#[derive(Debug, Clone)]
+pub struct SharedResults {
+    pub results: Arc<Vec<SearchResult>>,
+    pub took_ms: f64,
+    pub retrieval: Retrieval,
+}
+
 type CacheKey = (String, Vec<String>, usize);
 /// When cached, under which generation, and the results.
 type Cached = (Instant, u64, Arc<Vec<SearchResult>>);
@@ -350,6 +358,18 @@ impl KnowledgeBase {
     /// with an embeddings model also by vector, fused. When the query cannot be
     /// embedded in time the results are lexical (and not cached).
     pub async fn search(&self, query: &str, kbs: &[String], limit: usize) -> Result<SearchResponse, KbError> {
+        let shared = self.search_shared(query, kbs, limit).await?;
+        Ok(SearchResponse {
+            results: shared.results.as_ref().clone(),
+            took_ms: shared.took_ms,
+            retrieval: shared.retrieval,
+        })
+    }
+
+    /// [`search`](Self::search), with the results as the cache holds them: shared,
+    /// not copied (a result is a dozen strings, and grounding a turn searches on
+    /// every message but uses at most three).
+    pub async fn search_shared(&self, query: &str, kbs: &[String], limit: usize) -> Result<SharedResults, KbError> {
         let start = Instant::now();
         // A question is short; a pasted page (a chat message is up to 16,000
         // characters) is searched by its beginning, so that its cost stays bounded.
@@ -413,11 +433,7 @@ impl KnowledgeBase {
             }
         };
         self.inner.metrics.searches.get_or_create(&metrics::RetrievalLabel { retrieval: retrieval.as_str() }).inc();
-        Ok(SearchResponse {
-            results: results.as_ref().clone(),
-            took_ms: start.elapsed().as_secs_f64() * 1000.0,
-            retrieval,
-        })
+        Ok(SharedResults { results, took_ms: start.elapsed().as_secs_f64() * 1000.0, retrieval })
     }
 
     /// The lexical ranking, fused with `near` (dense hits: entry id and cosine
