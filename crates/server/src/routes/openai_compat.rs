@@ -228,7 +228,39 @@ struct WholeUsage {
     total_tokens: u32,
 }
 
-impl Whole<'_> {
+impl<'a> Whole<'a> {
+    /// A whole assistant answer.
+    fn answer(
+        id: &'a str,
+        created: u64,
+        model: &'a str,
+        content: &'a str,
+        finish_reason: &'a str,
+        usage: TokenUsage,
+    ) -> Self {
+        Whole {
+            id,
+            object: "chat.completion",
+            created,
+            model,
+            choices: [WholeChoice {
+                index: 0,
+                message: WholeMessage { role: "assistant", content, refusal: None },
+                logprobs: None,
+                finish_reason,
+            }],
+            usage: WholeUsage {
+                prompt_tokens: usage.prompt_tokens,
+                completion_tokens: usage.completion_tokens,
+                total_tokens: usage.prompt_tokens + usage.completion_tokens,
+            },
+        }
+    }
+
+    fn into_response(self) -> Response {
+        ([(axum::http::header::CONTENT_TYPE, "application/json")], self.to_json()).into_response()
+    }
+
     /// The answer as JSON: the document serde writes for it (a test holds them
     /// equal), written directly, since serde_json escapes every key and string byte
     /// by byte and this is on every proxied request's path.
@@ -285,50 +317,66 @@ fn fixed_answer(model: &str, text: &str, usage: TokenUsage, stream: bool, includ
     let id = format!("chatcmpl-{}", uuid::Uuid::now_v7().simple());
     let created = unix_now();
     if !stream {
-        let whole = Whole {
-            id: &id,
-            object: "chat.completion",
-            created,
-            model,
-            choices: [WholeChoice {
-                index: 0,
-                message: WholeMessage { role: "assistant", content: text, refusal: None },
-                logprobs: None,
-                finish_reason: "stop",
-            }],
-            usage: WholeUsage {
-                prompt_tokens: usage.prompt_tokens,
-                completion_tokens: usage.completion_tokens,
-                total_tokens: usage.prompt_tokens + usage.completion_tokens,
-            },
-        };
-        return ([(axum::http::header::CONTENT_TYPE, "application/json")], whole.to_json()).into_response();
+        return Whole::answer(&id, created, model, text, "stop", usage).into_response();
     }
-    let chunk = |delta: Value, finish: Option<&str>| {
+    let chunks = Chunks { id, created, model: model.to_string(), include_usage };
+    let mut events = vec![chunks.role(), chunks.content(text)];
+    events.extend(chunks.ending("stop", usage));
+    sse(futures::stream::iter(events.into_iter().map(Ok::<_, Infallible>)))
+}
+
+/// The chunks of one streamed answer (`chat.completion.chunk`): one id, time and
+/// model for all of them, the usage chunk included, as OpenAI sends them.
+struct Chunks {
+    id: String,
+    created: u64,
+    model: String,
+    include_usage: bool,
+}
+
+impl Chunks {
+    fn chunk(&self, delta: Value, finish: Option<&str>) -> Event {
         let mut body = json!({
-            "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+            "id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
             "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
         });
-        if include_usage {
+        if self.include_usage {
             body["usage"] = Value::Null;
         }
         Event::default().data(body.to_string())
-    };
-    let mut events = vec![
-        chunk(json!({"role": "assistant", "content": ""}), None),
-        chunk(json!({"content": text}), None),
-        chunk(json!({}), Some("stop")),
-    ];
-    if include_usage {
-        let usage_chunk = json!({
-            "id": id, "object": "chat.completion.chunk", "created": created, "model": model, "choices": [],
-            "usage": {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
-                      "total_tokens": usage.prompt_tokens + usage.completion_tokens},
-        });
-        events.push(Event::default().data(usage_chunk.to_string()));
     }
-    events.push(Event::default().data("[DONE]"));
-    let mut res = Sse::new(futures::stream::iter(events.into_iter().map(Ok::<_, Infallible>))).into_response();
+
+    fn role(&self) -> Event {
+        self.chunk(json!({"role": "assistant", "content": ""}), None)
+    }
+
+    fn content(&self, text: &str) -> Event {
+        self.chunk(json!({"content": text}), None)
+    }
+
+    /// The finish chunk, the usage chunk when asked for, and `[DONE]`.
+    fn ending(&self, finish_reason: &str, usage: TokenUsage) -> Vec<Event> {
+        let mut out = vec![self.chunk(json!({}), Some(finish_reason))];
+        if self.include_usage {
+            let total = usage.prompt_tokens + usage.completion_tokens;
+            let usage_chunk = json!({
+                "id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
+                "choices": [],
+                "usage": {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens, "total_tokens": total},
+            });
+            out.push(Event::default().data(usage_chunk.to_string()));
+        }
+        out.push(Event::default().data("[DONE]"));
+        out
+    }
+}
+
+/// An event stream response, unbuffered by nginx.
+fn sse<S>(events: S) -> Response
+where
+    S: futures::Stream<Item = Result<Event, Infallible>> + Send + 'static,
+{
+    let mut res = Sse::new(events).keep_alive(KeepAlive::default()).into_response();
     res.headers_mut().insert("x-accel-buffering", axum::http::HeaderValue::from_static("no"));
     res
 }
@@ -414,43 +462,13 @@ pub async fn chat_completions(
         });
         record_usage(&state, &subjects, usage);
         let text = vault.restore(&c.text);
-        let total_tokens = usage.prompt_tokens + usage.completion_tokens;
-        let whole = Whole {
-            id: &id,
-            object: "chat.completion",
-            created,
-            model: &model,
-            choices: [WholeChoice {
-                index: 0,
-                message: WholeMessage { role: "assistant", content: &text, refusal: None },
-                logprobs: None,
-                finish_reason: &c.finish_reason,
-            }],
-            usage: WholeUsage {
-                prompt_tokens: usage.prompt_tokens,
-                completion_tokens: usage.completion_tokens,
-                total_tokens,
-            },
-        };
-        let json = whole.to_json();
-        return Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], json).into_response());
+        return Ok(Whole::answer(&id, created, &model, &text, &c.finish_reason, usage).into_response());
     }
     let started = state.chat.upstreams().start(&request).await.map_err(llm_error)?;
 
     let include_usage = req.stream_options.is_some_and(|o| o.include_usage);
-    // The usage chunk carries the same id as the others, as OpenAI's does.
-    let (id2, model2) = (id.clone(), assistant.id.clone());
-    let chunk = move |delta: Value, finish: Option<&str>| -> Event {
-        let mut body = json!({
-            "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
-            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
-        });
-        if include_usage {
-            body["usage"] = Value::Null;
-        }
-        Event::default().data(body.to_string())
-    };
-    let role = futures::stream::once(futures::future::ready(chunk(json!({"role": "assistant", "content": ""}), None)));
+    let chunks = Chunks { id, created, model, include_usage };
+    let role = futures::stream::once(futures::future::ready(chunks.role()));
     let prompt_estimate: u32 = request.messages.iter().map(|m| tenmon_chat::estimate_tokens(&m.content)).sum();
     let stream_state = state.clone();
     let body = started
@@ -470,41 +488,36 @@ pub async fn chat_completions(
                     if ready.is_empty() {
                         Vec::new()
                     } else {
-                        vec![chunk(json!({"content": ready}), None)]
+                        vec![chunks.content(&ready)]
                     }
                 }
                 Ok(StreamEvent::Finish { finish_reason, usage }) => {
                     *ended = true;
                     let mut out = Vec::new();
                     if !held.is_empty() {
-                        out.push(chunk(json!({"content": vault.restore(&std::mem::take(held))}), None));
+                        out.push(chunks.content(&vault.restore(&std::mem::take(held))));
                     }
-                    out.push(chunk(json!({}), Some(&finish_reason)));
-                    let u = usage.unwrap_or_else(|| TokenUsage { prompt_tokens: prompt_estimate, completion_tokens: tenmon_chat::estimate_tokens(text) });
+                    let u = usage.unwrap_or_else(|| TokenUsage {
+                        prompt_tokens: prompt_estimate,
+                        completion_tokens: tenmon_chat::estimate_tokens(text),
+                    });
                     record_usage(&stream_state, &subjects, u);
-                    if include_usage {
-                        let usage_chunk = json!({
-                            "id": id2, "object": "chat.completion.chunk", "created": created, "model": model2, "choices": [],
-                            "usage": {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens, "total_tokens": u.prompt_tokens + u.completion_tokens},
-                        });
-                        out.push(Event::default().data(usage_chunk.to_string()));
-                    }
-                    out.push(Event::default().data("[DONE]"));
+                    out.extend(chunks.ending(&finish_reason, u));
                     out
                 }
                 Err(e) => {
                     *ended = true;
                     tracing::warn!(kind = e.kind(), "upstream failed mid-stream on /v1");
-                    vec![Event::default().data(json!({"error": {"message": e.to_string(), "type": "server_error", "code": e.code()}}).to_string())]
+                    vec![Event::default().data(
+                        json!({"error": {"message": e.to_string(), "type": "server_error", "code": e.code()}})
+                            .to_string(),
+                    )]
                 }
             };
             futures::future::ready(Some(futures::stream::iter(out)))
         })
         .flatten();
-    let stream = role.chain(body).map(Ok::<_, Infallible>);
-    let mut res = Sse::new(stream).keep_alive(KeepAlive::default()).into_response();
-    res.headers_mut().insert("x-accel-buffering", axum::http::HeaderValue::from_static("no"));
-    Ok(res)
+    Ok(sse(role.chain(body).map(Ok::<_, Infallible>)))
 }
 
 #[cfg(test)]

@@ -274,6 +274,11 @@ async fn an_oversized_whole_answer_is_refused_not_buffered() {
     app.stop().await;
 }
 
+/// A whole completion's JSON body.
+async fn completion(app: &TestApp, body: serde_json::Value) -> serde_json::Value {
+    app.post_json("/v1/chat/completions", KEY, body).await.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn v1_answers_are_grounded_like_chat_turns() {
     let fake = FakeOpenAi::start_with(Behavior::reply("発行日を含めて15日間です [mnp-014]。")).await;
@@ -284,12 +289,7 @@ async fn v1_answers_are_grounded_like_chat_turns() {
                             {"role": "user", "content": content}]})
     };
     // The knowledge-base assistant gets the entries matching the last user message.
-    let body: serde_json::Value = app
-        .post_json("/v1/chat/completions", KEY, ask("mnp-support", "予約番号っていつまで使える？", false))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body = completion(&app, ask("mnp-support", "予約番号っていつまで使える？", false)).await;
     assert_eq!(body["choices"][0]["message"]["content"], "発行日を含めて15日間です [mnp-014]。");
     let system = fake.requests()[0]["messages"][0]["content"].as_str().unwrap().to_string();
     assert!(system.contains("[mnp-014]") && system.contains("15日"), "{system}");
@@ -297,12 +297,7 @@ async fn v1_answers_are_grounded_like_chat_turns() {
     // Nothing fits: the knowledge-only assistant hands off without asking the model,
     // whole or streamed, and the question is counted as unanswered.
     let before = fake.requests().len();
-    let body: serde_json::Value = app
-        .post_json("/v1/chat/completions", KEY, ask("mnp-support", "おすすめのラーメン屋を教えて", false))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body = completion(&app, ask("mnp-support", "おすすめのラーメン屋を教えて", false)).await;
     assert_eq!(body["object"], "chat.completion");
     assert!(body["choices"][0]["message"]["content"].as_str().unwrap().contains("サポート窓口"), "{body}");
     assert_eq!(body["choices"][0]["finish_reason"], "stop");
@@ -335,16 +330,11 @@ async fn v1_answers_are_grounded_like_chat_turns() {
 #[tokio::test]
 async fn without_a_model_v1_answers_from_the_knowledge_base() {
     let app = TestApp::spawn_with(|c| c.chat.api_key_hashes = vec![tenmon_ark::auth::hash_token(KEY)]).await;
-    let body: serde_json::Value = app
-        .post_json(
-            "/v1/chat/completions",
-            KEY,
-            json!({"model": "default", "messages": [{"role": "user", "content": "予約番号の有効期限は？"}]}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body = completion(
+        &app,
+        json!({"model": "default", "messages": [{"role": "user", "content": "予約番号の有効期限は？"}]}),
+    )
+    .await;
     let answer = body["choices"][0]["message"]["content"].as_str().unwrap();
     assert!(answer.contains("15日") && answer.contains("生成AIによる回答はオフ"), "{body}");
     assert_eq!(body["model"], "default");
