@@ -410,7 +410,7 @@ impl ChatService {
         payloads.push(EventPayload::UserMessage { message_id: user_message_id.clone(), content: stored_message });
         payloads.push(EventPayload::AssistantStarted { message_id: message_id.clone(), model: model.clone() });
         if !grounding.sources.is_empty() || !attachments.is_empty() {
-            let mut sources = match sources_json(&grounding.sources) {
+            let mut sources = match sources_json(grounding.sources.iter()) {
                 serde_json::Value::Array(a) => a,
                 _ => Vec::new(),
             };

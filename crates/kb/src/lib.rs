@@ -198,6 +198,22 @@ type CacheKey = (String, Vec<String>, usize);
 /// When cached, under which generation, and the results.
 type Cached = (Instant, u64, Arc<Vec<SearchResult>>);
 
+/// At most this many questions are remembered word for word (then all are forgotten).
+const EXACT_MAX: usize = 1024;
+
+/// Results remembered by the exact words asked, in front of the cache: a support
+/// bot's traffic is mostly the same questions, and a repeat then skips normalising
+/// the text and building the cache's key (a dozen allocations on every grounded
+/// turn and `/v1` request). Found by a hash of the words, then compared in full.
+struct Exact {
+    at: Instant,
+    generation: u64,
+    query: Box<str>,
+    kbs: Box<[String]>,
+    limit: usize,
+    results: Arc<Vec<SearchResult>>,
+}
+
 struct Inner {
     store: Arc<dyn Store>,
     index: RwLock<SearchIndex>,
@@ -205,6 +221,8 @@ struct Inner {
     entries: RwLock<Entries>,
     synonyms: RwLock<Synonyms>,
     cache: Mutex<LruCache<CacheKey, Cached>>,
+    exact: Mutex<std::collections::HashMap<u64, Exact>>,
+    exact_hasher: std::hash::RandomState,
     /// Bumped on every edit; cached results of an older generation are stale.
     generation: AtomicU64,
     settings: KbSettings,
@@ -270,6 +288,8 @@ impl KnowledgeBase {
                 entries: RwLock::new(entries),
                 synonyms: RwLock::new(synonyms),
                 cache: Mutex::new(cache),
+                exact: Mutex::new(std::collections::HashMap::new()),
+                exact_hasher: std::hash::RandomState::new(),
                 generation: AtomicU64::new(0),
                 settings,
                 changed: tokio::sync::broadcast::channel(16).0,
@@ -377,13 +397,19 @@ impl KnowledgeBase {
             Some((cut, _)) => &query[..cut],
             None => query,
         };
-        let norm = normalize(query).split_whitespace().collect::<Vec<_>>().join(" ");
         let limit = limit.clamp(1, 50);
+        let gen = self.inner.generation.load(Ordering::SeqCst);
+        let aim = dense::configured(&self.inner.settings);
+        let exact = std::hash::BuildHasher::hash_one(&self.inner.exact_hasher, (query, kbs, limit));
+        if let Some(results) = self.exact_hit(exact, query, kbs, limit, gen) {
+            self.inner.metrics.searches.get_or_create(&metrics::RetrievalLabel { retrieval: aim.as_str() }).inc();
+            return Ok(SharedResults { results, took_ms: start.elapsed().as_secs_f64() * 1000.0, retrieval: aim });
+        }
+        let asked = kbs;
+        let norm = normalize(query).split_whitespace().collect::<Vec<_>>().join(" ");
         let mut kbs = kbs.to_vec();
         kbs.sort();
         let key: CacheKey = (norm.clone(), kbs.clone(), limit);
-        let gen = self.inner.generation.load(Ordering::SeqCst);
-        let aim = dense::configured(&self.inner.settings);
         let cached = self.inner.cache.lock().ok().and_then(|mut cache| {
             let (at, g, hit) = cache.get(&key)?;
             (*g == gen && at.elapsed() < self.inner.settings.cache_ttl).then(|| hit.clone())
@@ -412,7 +438,10 @@ impl KnowledgeBase {
             (None, None) => None,
         };
         let (results, retrieval) = match cached {
-            Some(hit) => (hit, aim),
+            Some(hit) => {
+                self.remember_exact(exact, query, asked, limit, gen, &hit);
+                (hit, aim)
+            }
             None => {
                 let depth = limit.max(RERANK_DEPTH);
                 let near = match &self.inner.dense {
@@ -425,6 +454,7 @@ impl KnowledgeBase {
                     if let Ok(mut cache) = self.inner.cache.lock() {
                         cache.put(key, (Instant::now(), gen, results.clone()));
                     }
+                    self.remember_exact(exact, query, asked, limit, gen, &results);
                     if let (Some((cache, shared_key)), Ok(bytes)) = (&shared, serde_json::to_vec(results.as_ref())) {
                         cache.put(shared_key, bytes, self.inner.settings.cache_ttl).await;
                     }
@@ -434,6 +464,45 @@ impl KnowledgeBase {
         };
         self.inner.metrics.searches.get_or_create(&metrics::RetrievalLabel { retrieval: retrieval.as_str() }).inc();
         Ok(SharedResults { results, took_ms: start.elapsed().as_secs_f64() * 1000.0, retrieval })
+    }
+
+    /// Results for exactly these words, if remembered and still current.
+    fn exact_hit(
+        &self,
+        hash: u64,
+        query: &str,
+        kbs: &[String],
+        limit: usize,
+        gen: u64,
+    ) -> Option<Arc<Vec<SearchResult>>> {
+        let exact = self.inner.exact.lock().ok()?;
+        let e = exact.get(&hash)?;
+        let current = e.generation == gen && e.at.elapsed() < self.inner.settings.cache_ttl;
+        (current && e.limit == limit && *e.query == *query && *e.kbs == *kbs).then(|| e.results.clone())
+    }
+
+    fn remember_exact(
+        &self,
+        hash: u64,
+        query: &str,
+        kbs: &[String],
+        limit: usize,
+        gen: u64,
+        results: &Arc<Vec<SearchResult>>,
+    ) {
+        let Ok(mut exact) = self.inner.exact.lock() else { return };
+        if exact.len() >= EXACT_MAX && !exact.contains_key(&hash) {
+            exact.clear();
+        }
+        let entry = Exact {
+            at: Instant::now(),
+            generation: gen,
+            query: query.into(),
+            kbs: kbs.into(),
+            limit,
+            results: results.clone(),
+        };
+        exact.insert(hash, entry);
     }
 
     /// The lexical ranking, fused with `near` (dense hits: entry id and cosine

@@ -202,3 +202,31 @@ async fn the_held_out_set_scores_well() {
     assert!(report.hit_at_1 >= 0.90, "hit@1 {:.3} (0.774 before issue #5, 0.918 after, 0.986 now)", report.hit_at_1);
     assert!(report.hit_at_3 >= 0.95, "hit@3 {:.3}", report.hit_at_3);
 }
+
+/// A repeated question is answered from the cache (the same shared results, not a
+/// new search), also when typed otherwise (spaces, a half-width ?); an edit makes it search again.
+#[tokio::test]
+async fn repeated_questions_share_cached_results_until_an_edit() {
+    let (kb, _, _dir) = kb().await;
+    let kbs = ["mnp".to_string()];
+    let q = "予約番号の有効期限は？";
+    let first = kb.search_shared(q, &kbs, 6).await.unwrap().results;
+    let again = kb.search_shared(q, &kbs, 6).await.unwrap().results;
+    assert!(Arc::ptr_eq(&first, &again), "the exact words again");
+    let typed = kb.search_shared("  予約番号の有効期限は? ", &kbs, 6).await.unwrap().results;
+    assert!(Arc::ptr_eq(&first, &typed), "the same question, typed otherwise");
+    assert!(!Arc::ptr_eq(&first, &kb.search_shared(q, &kbs, 3).await.unwrap().results), "another limit");
+    let best = first[0].clone();
+    let input = EntryInput {
+        id: Some(best.id.clone()),
+        question: best.question.clone(),
+        answer: "予約番号の有効期限は、発行日を含めて15日間です（編集後）。".into(),
+        category: best.category.clone(),
+        enabled: true,
+        ..Default::default()
+    };
+    kb.put_entry(&best.kb, input).await.unwrap();
+    let after = kb.search_shared(q, &kbs, 6).await.unwrap().results;
+    assert!(!Arc::ptr_eq(&first, &after), "an edit makes the cached results stale");
+    assert!(after.iter().any(|r| r.answer.ends_with("（編集後）。")), "{after:?}");
+}
