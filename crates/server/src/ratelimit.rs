@@ -38,6 +38,12 @@ pub struct Decision {
 #[async_trait]
 pub trait RateLimiter: Send + Sync + std::fmt::Debug {
     async fn check(&self, bucket: Bucket, key: &str) -> Decision;
+    /// The decision at once, for a limiter that needs no round trip (in memory);
+    /// `None` sends the caller to [`check`](Self::check). Every request passes here,
+    /// and the async call costs a boxed future and a copy of the key.
+    fn check_now(&self, _bucket: Bucket, _key: &String) -> Option<Decision> {
+        None
+    }
     /// Forget idle keys (memory housekeeping).
     fn sweep(&self) {}
 }
@@ -97,13 +103,29 @@ impl LocalLimiter {
 #[async_trait]
 impl RateLimiter for LocalLimiter {
     async fn check(&self, bucket: Bucket, key: &str) -> Decision {
+        self.decide(bucket, &key.to_string())
+    }
+
+    fn check_now(&self, bucket: Bucket, key: &String) -> Option<Decision> {
+        Some(self.decide(bucket, key))
+    }
+
+    fn sweep(&self) {
+        for l in [&self.api, &self.auth, &self.account] {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+    }
+}
+
+impl LocalLimiter {
+    fn decide(&self, bucket: Bucket, key: &String) -> Decision {
         let (limiter, limit) = match bucket {
             Bucket::Api => (&self.api, self.api_limit),
             Bucket::Auth => (&self.auth, self.auth_limit),
             Bucket::Account => (&self.account, self.account_limit),
         };
-        let key = key.to_string();
-        match limiter.check_key(&key) {
+        match limiter.check_key(key) {
             Ok(snapshot) => {
                 let remaining = snapshot.remaining_burst_capacity();
                 let used = limit.max.saturating_sub(remaining);
@@ -125,13 +147,6 @@ impl RateLimiter for LocalLimiter {
                     retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
                 }
             }
-        }
-    }
-
-    fn sweep(&self) {
-        for l in [&self.api, &self.auth, &self.account] {
-            l.retain_recent();
-            l.shrink_to_fit();
         }
     }
 }

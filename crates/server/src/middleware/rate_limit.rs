@@ -30,9 +30,24 @@ static RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-rema
 static RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 
 pub fn set_headers(headers: &mut HeaderMap, d: &Decision) {
-    headers.insert(RATELIMIT_LIMIT.clone(), HeaderValue::from(d.limit));
-    headers.insert(RATELIMIT_REMAINING.clone(), HeaderValue::from(d.remaining));
-    headers.insert(RATELIMIT_RESET.clone(), HeaderValue::from(d.reset_secs));
+    headers.reserve(3);
+    headers.insert(RATELIMIT_LIMIT.clone(), number(u64::from(d.limit)));
+    headers.insert(RATELIMIT_REMAINING.clone(), number(u64::from(d.remaining)));
+    headers.insert(RATELIMIT_RESET.clone(), number(d.reset_secs));
+}
+
+/// Numbers below this are written once and shared.
+const SHARED_NUMBERS: u64 = 1024;
+
+/// `n` as a header value: limits, counts left and seconds to a reset are mostly
+/// small, and a new value is an allocation on every response.
+fn number(n: u64) -> HeaderValue {
+    static SMALL: std::sync::OnceLock<Vec<HeaderValue>> = std::sync::OnceLock::new();
+    if n >= SHARED_NUMBERS {
+        return HeaderValue::from(n);
+    }
+    let small = SMALL.get_or_init(|| (0..SHARED_NUMBERS).map(HeaderValue::from).collect());
+    small.get(n as usize).cloned().unwrap_or_else(|| HeaderValue::from(n))
 }
 
 /// The client's address: the peer's, or behind trusted proxies the one they name.
@@ -68,6 +83,13 @@ fn ip_key(ip: IpAddr) -> String {
     }
 }
 
+async fn check(state: &AppState, bucket: Bucket, key: String) -> Decision {
+    match state.limiter.check_now(bucket, &key) {
+        Some(d) => d,
+        None => state.limiter.check(bucket, &key).await,
+    }
+}
+
 pub fn refused(d: &Decision) -> Response {
     let mut res = ApiError::RateLimited { retry_after_secs: d.retry_after_secs }.into_response();
     set_headers(res.headers_mut(), d);
@@ -86,10 +108,10 @@ pub async fn admit(state: &AppState, req: &mut Request) -> Result<Option<Decisio
     }
     let bucket = if AUTH_PATHS.contains(&path) { Bucket::Auth } else { Bucket::Api };
     let credential = presented_token(req.headers()).ok().flatten().map(|t| hash_token(&t));
-    let mut decision = state.limiter.check(bucket, &ip_key(ip)).await;
+    let mut decision = check(state, bucket, ip_key(ip)).await;
     if decision.allowed && bucket == Bucket::Api {
         if let Some(hash) = &credential {
-            let per_credential = state.limiter.check(Bucket::Api, &["cred:", &hash[..24]].concat()).await;
+            let per_credential = check(state, Bucket::Api, ["cred:", &hash[..24]].concat()).await;
             if !per_credential.allowed || per_credential.remaining < decision.remaining {
                 decision = per_credential;
             }
@@ -106,8 +128,17 @@ pub async fn admit(state: &AppState, req: &mut Request) -> Result<Option<Decisio
 
 #[cfg(test)]
 mod tests {
-    use super::ip_key;
+    use super::{ip_key, number};
+    use axum::http::HeaderValue;
     use std::net::IpAddr;
+
+    #[test]
+    fn numbers_are_written_whether_shared_or_not() {
+        for n in [0u64, 7, 60, 1023, 1024, 86_400, 1_000_000_000, u64::MAX] {
+            assert_eq!(number(n), HeaderValue::from(n), "{n}");
+            assert_eq!(number(n).to_str().unwrap(), n.to_string());
+        }
+    }
 
     #[test]
     fn address_keys_are_the_addresses_as_text() {

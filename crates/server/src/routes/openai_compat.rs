@@ -443,7 +443,6 @@ pub async fn chat_completions(
         }
         messages.push(m);
     }
-    let vault = Arc::new(vault);
     let request = ChatRequest {
         model: assistant.model.clone(),
         messages,
@@ -452,7 +451,6 @@ pub async fn chat_completions(
     };
     let id = format!("chatcmpl-{}", uuid::Uuid::now_v7().simple());
     let created = unix_now();
-    let model = assistant.id.clone();
     if !req.stream {
         // Asked whole: the upstream is asked whole too (one body, not a chunk per token).
         let c = state.chat.upstreams().complete(&request).await.map_err(llm_error)?;
@@ -461,9 +459,11 @@ pub async fn chat_completions(
             completion_tokens: tenmon_chat::estimate_tokens(&c.text),
         });
         record_usage(&state, &subjects, usage);
-        let text = vault.restore(&c.text);
-        return Ok(Whole::answer(&id, created, &model, &text, &c.finish_reason, usage).into_response());
+        let text =
+            if vault.is_empty() { std::borrow::Cow::Borrowed(c.text.as_str()) } else { vault.restore(&c.text).into() };
+        return Ok(Whole::answer(&id, created, &assistant.id, &text, &c.finish_reason, usage).into_response());
     }
+    let (vault, model) = (Arc::new(vault), assistant.id.clone());
     let started = state.chat.upstreams().start(&request).await.map_err(llm_error)?;
 
     let include_usage = req.stream_options.is_some_and(|o| o.include_usage);
