@@ -4,10 +4,12 @@
    /v1/chat/completions, through /api/chat (persisted to SQLite), and through nginx
    (a reference: what a C reverse proxy with upstream keep-alive adds on the same
    cores, where nginx is installed), at c=16 and c=64. The paths take turns, in
-   rounds (BENCH_ROUNDS, default 3), and each figure is the median over the rounds:
+   rounds (BENCH_ROUNDS, default 5), and each figure is the median over the rounds:
    this shared VM's speed drifts by a fifth from one ten seconds to the next, and a
    difference between two single runs minutes apart measured the drift as often as
-   the server;
+   the server (some five-second runs cost the server half as much CPU again per
+   request, with the same system calls and context switches per request: the host,
+   not the server; a median of five outvotes two such runs, one of three only one);
 2. time to first token added by the server on a streamed turn (/api/chat/stream vs
    the fake upstream's own stream);
 3. concurrent streams held (fake upstream at 50 ms per token) and RSS per stream.
@@ -37,7 +39,7 @@ BIN, FAKE = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 STREAMS = int(sys.argv[3]) if len(sys.argv) > 3 else 10000
 KEY = "bench-key-0123456789abcdef"
 DURATION = os.environ.get("BENCH_DURATION", "5s")
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 NGINX_ROW = "through nginx (reference proxy, no app)"
 
 

@@ -165,24 +165,46 @@ impl Reply {
         }
     }
 
-    /// The whole body, refusing more than `max` bytes.
-    pub async fn bytes(self, max: usize) -> Result<Vec<u8>, BodyError> {
-        let mut stream = self.into_stream();
-        let mut out = Vec::new();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk?;
-            if out.len() + chunk.len() > max {
-                return Err(BodyError::TooLarge(max));
+    /// The whole body, refusing more than `max` bytes. A body that arrives in one
+    /// piece (a completion usually does) is handed on as it came, not copied.
+    pub async fn bytes(self, max: usize) -> Result<Bytes, BodyError> {
+        match self.body {
+            ReplyBody::Pooled(body) => collect(body, max).await,
+            ReplyBody::Client(response) => {
+                collect(response.bytes_stream().map(|r| r.map_err(|_| BodyError::Cut)), max).await
             }
-            out.extend_from_slice(&chunk);
         }
-        Ok(out)
     }
 
     /// The body as text for an error report (at most 64 KiB, empty if unreadable).
     pub async fn text(self) -> String {
         self.bytes(64 << 10).await.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
     }
+}
+
+/// The pieces of `body` joined, refusing more than `max` bytes.
+async fn collect(body: impl futures::Stream<Item = Result<Bytes, BodyError>>, max: usize) -> Result<Bytes, BodyError> {
+    let mut body = std::pin::pin!(body);
+    let mut first: Option<Bytes> = None;
+    let mut joined: Vec<u8> = Vec::new();
+    let mut len = 0;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk?;
+        len += chunk.len();
+        if len > max {
+            return Err(BodyError::TooLarge(max));
+        }
+        match &first {
+            None => first = Some(chunk),
+            Some(head) => {
+                if joined.is_empty() {
+                    joined.extend_from_slice(head);
+                }
+                joined.extend_from_slice(&chunk);
+            }
+        }
+    }
+    Ok(if joined.is_empty() { first.unwrap_or_default() } else { Bytes::from(joined) })
 }
 
 /// One HTTP/1.1 connection: the sender, and the connection future that does its IO
@@ -447,5 +469,23 @@ mod tests {
         let default_port = reqwest::Url::parse("http://vllm.internal/v1/chat/completions").unwrap();
         let pool = Pool::new(&default_port, Duration::from_secs(1)).unwrap();
         assert_eq!((pool.connect.as_str(), pool.authority.to_str().unwrap()), ("vllm.internal:80", "vllm.internal"));
+    }
+
+    #[tokio::test]
+    async fn a_body_is_joined_within_its_limit_and_one_piece_is_not_copied() {
+        let pieces = |parts: &[&'static str]| {
+            futures::stream::iter(
+                parts.iter().map(|p| Ok::<_, BodyError>(Bytes::from_static(p.as_bytes()))).collect::<Vec<_>>(),
+            )
+        };
+        let one = Bytes::from_static(b"{\"whole\":true}");
+        let got = collect(futures::stream::iter([Ok(one.clone())]), 1024).await.unwrap();
+        assert_eq!(got.as_ptr(), one.as_ptr(), "handed on, not copied");
+        assert_eq!(collect(pieces(&["{\"a\":", "", "1", "}"]), 1024).await.unwrap(), &b"{\"a\":1}"[..]);
+        assert_eq!(collect(pieces(&["", "x"]), 1024).await.unwrap(), &b"x"[..]);
+        assert!(collect(pieces(&[]), 1024).await.unwrap().is_empty());
+        assert!(matches!(collect(pieces(&["12345", "678"]), 7).await, Err(BodyError::TooLarge(7))));
+        let cut = futures::stream::iter([Ok(Bytes::from_static(b"{")), Err(BodyError::Cut)]);
+        assert!(matches!(collect(cut, 1024).await, Err(BodyError::Cut)));
     }
 }
