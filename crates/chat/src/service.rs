@@ -99,6 +99,9 @@ struct Inner {
     assistants: std::sync::RwLock<Arc<Assistants>>,
     hub: Hub,
     tasks: TaskTracker,
+    /// The runtime turns run on: the one the service was built on (the server's shared
+    /// multi-threaded runtime), also when a request arrives on an HTTP thread's loop.
+    spawner: Option<tokio::runtime::Handle>,
     /// Cancelled when the shutdown grace period is over: running turns store what
     /// they have as `interrupted`.
     hard_stop: CancellationToken,
@@ -195,6 +198,7 @@ impl ChatService {
                 base_assistants: assistants,
                 hub: Hub::default(),
                 tasks,
+                spawner: tokio::runtime::Handle::try_current().ok(),
                 hard_stop,
                 settings,
                 metrics,
@@ -264,6 +268,14 @@ impl ChatService {
         Err(StoreError::Conflict { stream_id: stream_id.to_string(), seq: *next })
     }
 
+    /// Track `fut` and run it on the service's runtime.
+    fn spawn(&self, fut: impl std::future::Future<Output = ()> + Send + 'static) {
+        match &self.inner.spawner {
+            Some(runtime) => drop(self.inner.tasks.spawn_on(fut, runtime)),
+            None => drop(self.inner.tasks.spawn(fut)),
+        }
+    }
+
     /// Validate, append the user's message, and start the turn on a tracked task.
     /// All of it runs on the task tracker, not in the caller's future: a client that
     /// disconnects while the message is being stored must not leave it stored with a
@@ -272,12 +284,11 @@ impl ChatService {
         let (done, started) = tokio::sync::oneshot::channel();
         let this = self.clone();
         // In the request's span: its logs keep the request id.
-        self.inner.tasks.spawn(
-            async move {
-                let _ = done.send(this.begin(input).await);
-            }
-            .in_current_span(),
-        );
+        let fut = async move {
+            let _ = done.send(this.begin(input).await);
+        }
+        .in_current_span();
+        self.spawn(fut);
         started.await.unwrap_or_else(|_| Err(StoreError::Unavailable("the turn could not be started".into()).into()))
     }
 
@@ -496,7 +507,7 @@ impl ChatService {
             },
             masked: self.inner.settings.mask,
         };
-        self.inner.tasks.spawn(async move { this.run(run).await });
+        self.spawn(async move { this.run(run).await });
         Ok(started)
     }
 

@@ -214,6 +214,24 @@ struct Conn {
     io: Pin<Box<Connection<TokioIo<tokio::net::TcpStream>, Full<Bytes>>>>,
     /// The connection future finished: the connection is closed.
     closed: bool,
+    /// The event loop whose reactor watches the socket (see [`home`]).
+    home: Home,
+}
+
+/// Which event loop a connection belongs to: `Some(thread)` when it was opened on a
+/// single-threaded runtime (the server's HTTP threads each run one), `None` on the
+/// shared multi-threaded one. A socket's readiness is reported by the reactor of the
+/// runtime that opened it; used from another single-threaded runtime, its wake-ups
+/// would wait until that other loop, busy with its own requests, next polls its
+/// reactor. So a request takes only idle connections of its own loop.
+type Home = Option<std::thread::ThreadId>;
+
+fn home() -> Home {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::CurrentThread) => Some(std::thread::current().id()),
+        _ => None,
+    }
 }
 
 impl Conn {
@@ -236,7 +254,7 @@ impl Conn {
     /// Send `req` and wait for the answer's head, driving the connection meanwhile.
     /// A request that never left is handed back (the connection was stale).
     async fn exchange(&mut self, req: http::Request<Full<Bytes>>) -> Result<http::Response<Incoming>, Failed> {
-        let Conn { send, io, closed } = self;
+        let Conn { send, io, closed, .. } = self;
         let work = async {
             if send.ready().await.is_err() {
                 return Err(Failed::Unsent(Box::new(req)));
@@ -310,11 +328,24 @@ impl Pool {
 
     /// An idle connection that is still open, if any.
     async fn checkout_idle(&self) -> Option<Conn> {
+        let here = home();
         loop {
-            let (mut conn, since) = self.idle().pop()?;
+            let (mut conn, since) = {
+                let mut idle = self.idle();
+                let at = idle.iter().rposition(|(c, _)| c.home == here)?;
+                idle.remove(at)
+            };
             if since.elapsed() > IDLE_FOR {
-                // The rest are older still.
-                let stale = std::mem::take(&mut *self.idle());
+                // The rest of this loop's are older still.
+                let now = Instant::now();
+                let stale: Vec<_> = {
+                    let mut idle = self.idle();
+                    let (stale, fresh) = std::mem::take(&mut *idle)
+                        .into_iter()
+                        .partition(|(c, t)| c.home == here || now.duration_since(*t) > IDLE_FOR);
+                    *idle = fresh;
+                    stale
+                };
                 drop(stale);
                 return None;
             }
@@ -348,7 +379,7 @@ impl Pool {
         match tokio::time::timeout(self.connect_timeout, connect).await {
             Err(_) => Err(LlmError::Timeout("connect")),
             Ok(Err(_)) => Err(LlmError::Unavailable("connection failed".into())),
-            Ok(Ok((send, io))) => Ok(Conn { send, io: Box::pin(io), closed: false }),
+            Ok(Ok((send, io))) => Ok(Conn { send, io: Box::pin(io), closed: false, home: home() }),
         }
     }
 
@@ -487,5 +518,100 @@ mod tests {
         assert!(matches!(collect(pieces(&["12345", "678"]), 7).await, Err(BodyError::TooLarge(7))));
         let cut = futures::stream::iter([Ok(Bytes::from_static(b"{")), Err(BodyError::Cut)]);
         assert!(matches!(collect(cut, 1024).await, Err(BodyError::Cut)));
+    }
+
+    /// A keep-alive HTTP/1.1 server answering `{}` to every request, counting the
+    /// connections it accepted.
+    fn counting_upstream() -> (reqwest::Url, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{Read, Write};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url =
+            reqwest::Url::parse(&format!("http://{}/v1/chat/completions", listener.local_addr().unwrap())).unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        std::thread::spawn(move || {
+            for sock in listener.incoming() {
+                let Ok(mut sock) = sock else { return };
+                count.fetch_add(1, Ordering::SeqCst);
+                std::thread::spawn(move || {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    loop {
+                        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                            match sock.read(&mut chunk) {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                            continue;
+                        };
+                        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                        let len: usize = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .map_or(0, |v| v.trim().parse().unwrap());
+                        while buf.len() < end + 4 + len {
+                            match sock.read(&mut chunk) {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        }
+                        buf.drain(..end + 4 + len);
+                        let answer =
+                            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+                        if sock.write_all(answer).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, accepted)
+    }
+
+    /// One request through `pool`, read to its end (the connection goes back idle).
+    async fn ask(pool: &Arc<Pool>) {
+        let reply = pool.post_json(b"{}".to_vec(), "application/json", None).await.unwrap();
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.bytes(1024).await.unwrap(), &b"{}"[..]);
+    }
+
+    /// A request on one single-threaded runtime (an HTTP thread of the server) takes
+    /// only idle connections that runtime opened: another loop's socket would be
+    /// watched by a reactor that is busy elsewhere. The shared multi-threaded runtime
+    /// has one reactor, so its connections serve any of its workers.
+    #[test]
+    fn idle_connections_stay_with_the_event_loop_that_opened_them() {
+        use std::sync::atomic::Ordering;
+        let (url, accepted) = counting_upstream();
+        let pool = Arc::new(Pool::new(&url, Duration::from_secs(5)).unwrap());
+        let on_loop = |pool: Arc<Pool>, times: usize| {
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    for _ in 0..times {
+                        ask(&pool).await;
+                    }
+                });
+                // The runtime (and its reactor) stays alive while its connections are
+                // idle in the pool: hand it back to keep.
+                rt
+            })
+            .join()
+            .unwrap()
+        };
+        let _a = on_loop(pool.clone(), 3);
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "one loop reuses its connection");
+        let _b = on_loop(pool.clone(), 2);
+        assert_eq!(accepted.load(Ordering::SeqCst), 2, "another loop opens its own");
+        assert_eq!(pool.idle().len(), 2);
+
+        let shared = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        shared.block_on(async {
+            ask(&pool).await;
+            ask(&pool).await;
+        });
+        assert_eq!(accepted.load(Ordering::SeqCst), 3, "the shared runtime opens one and reuses it");
+        assert_eq!(pool.idle().len(), 3);
     }
 }

@@ -109,6 +109,9 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Time in-flight work gets after SIGTERM.
     pub shutdown_grace: Duration,
+    /// Threads that serve HTTP connections, each with an event loop of its own;
+    /// 0 serves them on the shared runtime (see `serve`).
+    pub http_threads: usize,
 }
 
 /// The database.
@@ -387,6 +390,11 @@ impl Config {
         }
         let request_timeout = seconds(src, "REQUEST_TIMEOUT_SECONDS", 30)?;
         let shutdown_grace = seconds(src, "SHUTDOWN_GRACE_SECONDS", 30)?;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let http_threads: usize = src.parse("HTTP_THREADS", cores, "a whole number (0: the shared runtime)")?;
+        if http_threads > 1024 {
+            return Err(ConfigError::new("HTTP_THREADS", "must be at most 1024"));
+        }
 
         let url_raw = src.string("DATABASE_URL", "sqlite://data/tenmon-ark.db");
         let url = DatabaseUrl::parse(&url_raw).map_err(|e| ConfigError::new("DATABASE_URL", e))?;
@@ -509,7 +517,7 @@ impl Config {
         }
         Ok(Config {
             env,
-            server: ServerConfig { host, port, tls, cors, body_limit, request_timeout, shutdown_grace },
+            server: ServerConfig { host, port, tls, cors, body_limit, request_timeout, shutdown_grace, http_threads },
             database: DatabaseConfig { url, pool: PoolOptions { min: pool_min, max: pool_max, ssl } },
             log: LogConfig { filter, format },
             health: HealthConfig { disk_min_free_bytes: disk_min_free_mb * 1024 * 1024 },
@@ -1036,11 +1044,21 @@ mod tests {
             (vec![("SSL_CERT_PATH", "/etc/hostname")], "SSL_KEY_PATH"),
             (vec![("SHUTDOWN_GRACE_SECONDS", "0")], "SHUTDOWN_GRACE_SECONDS"),
             (vec![("BODY_LIMIT_BYTES", "-1")], "BODY_LIMIT_BYTES"),
+            (vec![("HTTP_THREADS", "-1")], "HTTP_THREADS"),
+            (vec![("HTTP_THREADS", "5000")], "HTTP_THREADS"),
         ] {
             let err = parse(&pairs).unwrap_err();
             assert_eq!(err.var, var, "{pairs:?} gave {err}");
             assert!(err.to_string().starts_with(&format!("configuration error: {var}: ")), "{err}");
         }
+    }
+
+    #[test]
+    fn http_threads_default_to_the_cores() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(parse(&[]).unwrap().server.http_threads, cores);
+        assert_eq!(parse(&[("HTTP_THREADS", "0")]).unwrap().server.http_threads, 0);
+        assert_eq!(parse(&[("HTTP_THREADS", "3")]).unwrap().server.http_threads, 3);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Request body and time limits: `BODY_LIMIT_BYTES` and `REQUEST_TIMEOUT_SECONDS`
 //! for every route but uploads, which get `FILE_MAX_BYTES` (plus room for the
 //! multipart framing) and at least five minutes (20 MiB over a slow mobile link). A
-//! declared length over the limit is refused before the body is read; an
+//! declared length over the limit is refused before the body is kept; an
 //! undeclared one is cut off while it streams.
 
 use crate::app::AppState;
@@ -9,6 +9,7 @@ use crate::error::ApiError;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, Method};
+use axum::response::{IntoResponse, Response};
 
 /// Multipart boundaries and part headers around the file.
 const MULTIPART_SLACK: u64 = 64 * 1024;
@@ -38,17 +39,65 @@ fn upload_limit(state: &AppState) -> usize {
 
 /// The body limit of `req`'s route; `Err` with the 413 when the declared length is
 /// over it, else the request with its body cut off at the limit.
-pub fn limit(state: &AppState, req: Request) -> Result<(Request, usize), ApiError> {
+pub fn limit(state: &AppState, req: Request) -> Result<(Request, usize), Refused> {
     let limit =
         if is_upload(req.method(), req.uri().path()) { upload_limit(state) } else { state.config.server.body_limit };
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(ApiError::PayloadTooLarge { limit });
+    if let Some(declared) = declared.filter(|&n| n > limit as u64) {
+        let body = (declared <= DRAIN_BYTES).then(|| req.into_body());
+        return Err(Refused { limit, body });
     }
     let (parts, body) = req.into_parts();
     let body = Body::new(http_body_util::Limited::new(body, limit));
     Ok((Request::from_parts(parts, body), limit))
+}
+
+/// The most of a refused body read (and thrown away) before the 413 goes out.
+const DRAIN_BYTES: u64 = 64 * 1024 * 1024;
+/// The longest a refused body is read for.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A request refused for its declared length.
+///
+/// Why its body is read first: the server closes the connection after the 413 (the
+/// rest of the body is still coming), and a socket closed with unread data in it
+/// sends a reset; a client still writing its upload then fails with "broken pipe" or
+/// "connection reset" and never sees the 413 that says why. nginx reads on after its
+/// answer for this ("lingering close"); hyper does not, so the body, up to
+/// [`DRAIN_BYTES`] and [`DRAIN_TIME`], is read and dropped before answering. A larger
+/// body gets the answer at once, with `Connection: close`.
+pub struct Refused {
+    limit: usize,
+    body: Option<Body>,
+}
+
+impl Refused {
+    /// Read what is left of the body (bounded), then the 413.
+    pub async fn respond(self) -> Response {
+        let drained = match self.body {
+            Some(body) => tokio::time::timeout(DRAIN_TIME, drain(body)).await.unwrap_or(false),
+            None => false,
+        };
+        let mut response = ApiError::PayloadTooLarge { limit: self.limit }.into_response();
+        if !drained {
+            response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+        }
+        response
+    }
+}
+
+/// Read `body` to its end, keeping nothing; whether it ended cleanly.
+async fn drain(body: Body) -> bool {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    loop {
+        match body.frame().await {
+            None => return true,
+            Some(Ok(_)) => {}
+            Some(Err(_)) => return false,
+        }
+    }
 }
 
 /// The least time an upload gets, whatever `REQUEST_TIMEOUT_SECONDS` says.

@@ -52,7 +52,7 @@ pub async fn outer(State(state): State<AppState>, mut req: Request, next: Next) 
 pub async fn inner(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let time = body_limit::time_limit(&state, &req);
     let mut response = match body_limit::limit(&state, req) {
-        Err(too_large) => too_large.into_response(),
+        Err(too_large) => too_large.respond().await,
         Ok((req, limit)) => {
             let response = match tokio::time::timeout(time, next.run(req)).await {
                 Ok(response) => response,

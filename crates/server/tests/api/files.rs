@@ -178,7 +178,8 @@ async fn types_are_decided_by_content_and_limits_hold() {
     let (status, code, body) = error_code(upload(&app, &t, "big.txt", &vec![b'a'; 65 * 1024]).await).await;
     assert_eq!((status, code.as_str()), (413, "file_too_large"));
     assert!(body["error"]["message"].as_str().unwrap().contains("65536"));
-    // A body far over the limit is refused before it is read.
+    // A body far over the limit is refused for its declared length (read and dropped,
+    // so the client, still sending, gets the 413 rather than a reset connection).
     let (status, code, _) = error_code(upload(&app, &t, "huge.txt", &vec![b'a'; 300 * 1024]).await).await;
     assert_eq!((status, code.as_str()), (413, "payload_too_large"));
 

@@ -14,6 +14,11 @@ struct Proc {
 }
 
 async fn start(dir: &Path, fake: &FakeOpenAi, grace: u32) -> Proc {
+    start_with(dir, fake, grace, None).await
+}
+
+/// With `HTTP_THREADS` set (else the default: one event loop per core).
+async fn start_with(dir: &Path, fake: &FakeOpenAi, grace: u32, http_threads: Option<&str>) -> Proc {
     let port = free_port();
     let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("server.log")).unwrap();
     let child = tokio::process::Command::from(binary(dir))
@@ -21,6 +26,7 @@ async fn start(dir: &Path, fake: &FakeOpenAi, grace: u32) -> Proc {
         .env("OPENAI_BASE_URL", fake.base_url())
         .env("OPENAI_API_KEY", "sk-test")
         .env("SHUTDOWN_GRACE_SECONDS", grace.to_string())
+        .envs(http_threads.map(|n| ("HTTP_THREADS", n)))
         .stdout(std::process::Stdio::null())
         .stderr(log)
         .kill_on_drop(true)
@@ -72,21 +78,24 @@ async fn messages(base: &str, token: &str, conversation_id: &str) -> Vec<serde_j
     body["messages"].as_array().unwrap().clone()
 }
 
+/// Both ways of serving: event loops of their own (the default) and the shared runtime.
 #[tokio::test]
 async fn sigterm_mid_stream_lets_the_turn_finish_and_exits_0() {
     let fake = FakeOpenAi::start_with(Behavior::slow_reply(ANSWER, Duration::from_millis(80))).await;
-    let dir = tempfile::tempdir().unwrap();
-    let proc = start(dir.path(), &fake, 20).await;
-    let token = session(&proc.base).await;
-    let mut sse = stream(&proc.base, &token).await;
-    let meta = sse.next().await.unwrap();
-    let first = sse.next().await.unwrap();
-    proc.signal(rustix::process::Signal::TERM);
-    let mut events = vec![meta, first];
-    events.extend(sse.collect().await);
-    assert_eq!(events.last().unwrap().event, "done", "{events:?}");
-    assert_eq!(text_of(&events), ANSWER, "the whole answer reached the client");
-    assert_eq!(proc.exit_code().await, Some(0));
+    for threads in [None, Some("0")] {
+        let dir = tempfile::tempdir().unwrap();
+        let proc = start_with(dir.path(), &fake, 20, threads).await;
+        let token = session(&proc.base).await;
+        let mut sse = stream(&proc.base, &token).await;
+        let meta = sse.next().await.unwrap();
+        let first = sse.next().await.unwrap();
+        proc.signal(rustix::process::Signal::TERM);
+        let mut events = vec![meta, first];
+        events.extend(sse.collect().await);
+        assert_eq!(events.last().unwrap().event, "done", "HTTP_THREADS={threads:?}: {events:?}");
+        assert_eq!(text_of(&events), ANSWER, "the whole answer reached the client");
+        assert_eq!(proc.exit_code().await, Some(0));
+    }
 }
 
 #[tokio::test]
