@@ -9,7 +9,7 @@ change helps before an official `make bench` run; writes nothing.
 Usage: python3 bench/ab.py FAKE_OPENAI_BIN ROUNDS NAME:K=V,K=V [NAME:...]
   K=V are the server's environment settings; BIN=path picks the binary (default:
   $CARGO_TARGET_DIR/release/tenmon-ark). Environment: C (connections, 64), D (wrk
-  duration, 5s), P=chat for /api/chat instead of /v1.
+  duration, 5s), P=chat for /api/chat instead of /v1, M (the /v1 model, mnp-support).
 Example: python3 bench/ab.py target/release/fake-openai 6 old:BIN=/tmp/old new:BIN=/tmp/new
 """
 
@@ -44,6 +44,20 @@ def free_port():
 def cpu_seconds(pid):
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return int(fields[11]) / TICK, int(fields[12]) / TICK
+
+
+def thread_cpu(pid):
+    """CPU seconds per thread name (the HTTP loops are http-0, http-1, ...)."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            stat = open(f"/proc/{pid}/task/{tid}/stat").read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat.rsplit(")", 1)[1].split()
+        out[name] = out.get(name, 0) + (int(fields[11]) + int(fields[12])) / TICK
+    return out
 
 
 def to_ms(v):
@@ -85,7 +99,7 @@ def main():
                 time.sleep(0.025)
         servers.append((name, p, base))
     direct_body = {"model": "gpt-fake", "messages": [{"role": "user", "content": "予約番号の有効期限は？"}]}
-    v1_body = {"model": "mnp-support", "messages": [{"role": "user", "content": "予約番号の有効期限は？"}]}
+    v1_body = {"model": os.environ.get("M", "mnp-support"), "messages": [{"role": "user", "content": "予約番号の有効期限は？"}]}
     results = {name: [] for name, _, _ in servers}
     try:
         for r in range(ROUNDS):
@@ -93,6 +107,7 @@ def main():
             line = f"round {r}: direct {d_rps:,.0f}/{d_p99:.2f}ms"
             for name, p, base in servers:
                 u0, s0 = cpu_seconds(p.pid)
+                t0 = thread_cpu(p.pid)
                 if os.environ.get("P") == "chat":
                     req = urllib.request.Request(base + "/api/session", method="POST")
                     token = json.load(urllib.request.urlopen(req))["token"]
@@ -100,10 +115,14 @@ def main():
                 else:
                     rps, p99 = wrk(base + "/v1/chat/completions", v1_body, KEY)
                 u1, s1 = cpu_seconds(p.pid)
+                t1 = thread_cpu(p.pid)
+                loops = sorted(t1[k] - t0.get(k, 0) for k in t1 if k.startswith("http-"))
                 n = rps * float(DURATION.rstrip("s"))
                 user, sys_ = (u1 - u0) / n * 1e6, (s1 - s0) / n * 1e6
                 results[name].append((rps, p99 - d_p99, user, sys_))
                 line += f" | {name} {rps:,.0f}/{p99:.2f}ms (+{p99 - d_p99:.2f}) cpu {user:.0f}+{sys_:.0f}us"
+                if loops:
+                    line += " loops " + "/".join(f"{x:.2f}" for x in loops) + "s"
             print(line, flush=True)
     finally:
         for _, p, _ in servers:

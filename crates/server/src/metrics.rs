@@ -33,6 +33,12 @@ pub struct RouteLabels {
     pub route: String,
 }
 
+/// Labels of an HTTP event loop's gauge.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LoopLabels {
+    pub event_loop: u32,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: String,
@@ -53,6 +59,9 @@ pub struct Metrics {
     pub http_duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
     /// `http_requests_in_flight`.
     pub http_in_flight: Gauge,
+    /// `tenmon_http_connections{event_loop}`: open connections per HTTP event loop
+    /// (`HTTP_THREADS`); the acceptor hands a new one to the loop with the fewest.
+    pub http_connections: Family<LoopLabels, Gauge>,
     /// `tenmon_retention_purged_rows_total{table}`: what the retention job removed.
     pub retention_purged: Family<TableLabels, Counter>,
     /// `tenmon_erasures_total`: data subjects erased.
@@ -76,6 +85,12 @@ impl Metrics {
         );
         let http_in_flight = Gauge::default();
         registry.register("http_requests_in_flight", "HTTP requests being handled", http_in_flight.clone());
+        let http_connections = Family::<LoopLabels, Gauge>::default();
+        registry.register(
+            "tenmon_http_connections",
+            "Open HTTP connections per event loop (HTTP_THREADS)",
+            http_connections.clone(),
+        );
         let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {
@@ -105,7 +120,16 @@ impl Metrics {
             "Retention passes run by this replica (one replica per interval with Redis)",
             retention_runs.clone(),
         );
-        Self { registry, http_requests, http_duration, http_in_flight, retention_purged, erasures, retention_runs }
+        Self {
+            registry,
+            http_requests,
+            http_duration,
+            http_in_flight,
+            http_connections,
+            retention_purged,
+            erasures,
+            retention_runs,
+        }
     }
 
     /// Add the metrics of another part of the system.

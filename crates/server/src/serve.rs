@@ -11,111 +11,10 @@ use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
-type BoxedServe = std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>>;
+mod loops;
 
-/// HTTP served on threads of its own, each running a single-threaded runtime that
-/// accepts on a shared copy of the listening socket (the first loop free takes a new
-/// connection) and serves its connections to the end.
-///
-/// Why: on the shared multi-threaded runtime a proxied `/v1` request cost ~10% more
-/// CPU on the bench machine, and about one five-second run in four cost half as much
-/// again (the same system calls and context switches per request: tasks moving
-/// between workers); on the loops none did in 26 runs. An event loop per core that
-/// keeps a connection, its handler and its upstream call on one thread is what nginx
-/// does. Chat turns still run on the shared runtime (the chat service spawns them
-/// there): their database work wakes them from other threads, which the shared
-/// runtime's parked workers take more cheaply (on the loops /api/chat served 12%
-/// fewer turns). The loops keep running after their connections drain, until
-/// shutdown has waited for the tracked tasks and closed the database.
-struct Loops {
-    /// Close the connections still open now.
-    abort: CancellationToken,
-    /// Let the loops end (after their tracked tasks).
-    exit: CancellationToken,
-    threads: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl Loops {
-    /// Start `n` loops; the future completes when every loop has drained its
-    /// connections (or one failed).
-    fn start(
-        n: usize,
-        listener: std::net::TcpListener,
-        app: axum::Router,
-        shutdown: CancellationToken,
-    ) -> anyhow::Result<(Self, BoxedServe)> {
-        let (abort, exit) = (CancellationToken::new(), CancellationToken::new());
-        let mut served = Vec::with_capacity(n);
-        let mut threads = Vec::with_capacity(n);
-        for i in 0..n {
-            let listener = listener.try_clone().context("cannot share the listening socket")?;
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .context("cannot start an HTTP event loop")?;
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            let (app, shutdown, abort, exit) = (app.clone(), shutdown.clone(), abort.clone(), exit.clone());
-            let thread = std::thread::Builder::new()
-                .name(format!("http-{i}"))
-                .spawn(move || {
-                    runtime.block_on(async move {
-                        let result = match TcpListener::from_std(listener) {
-                            Ok(listener) => {
-                                let listener = listener.tap_io(|tcp| {
-                                    // Small SSE writes must not wait for Nagle's algorithm.
-                                    let _ = tcp.set_nodelay(true);
-                                });
-                                let serve =
-                                    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                                        .with_graceful_shutdown(shutdown.cancelled_owned())
-                                        .into_future();
-                                tokio::select! {
-                                    res = serve => res,
-                                    () = abort.cancelled() => Ok(()),
-                                }
-                            }
-                            Err(e) => Err(e),
-                        };
-                        let _ = tx.send(result);
-                        exit.cancelled().await;
-                    });
-                })
-                .context("cannot start an HTTP thread")?;
-            served.push(rx);
-            threads.push(thread);
-        }
-        let all = async move {
-            for rx in served {
-                rx.await.map_err(|_| std::io::Error::other("an HTTP thread ended early"))??;
-            }
-            Ok(())
-        };
-        Ok((Loops { abort, exit, threads }, Box::pin(all)))
-    }
-
-    /// End the loops and wait for their threads.
-    async fn stop(mut self) {
-        self.exit.cancel();
-        let threads = std::mem::take(&mut self.threads);
-        let _ = tokio::task::spawn_blocking(move || {
-            for t in threads {
-                let _ = t.join();
-            }
-        })
-        .await;
-    }
-}
-
-/// `run` dropped before it finished (its runtime ended): close the connections and
-/// end the loops rather than leave them serving.
-impl Drop for Loops {
-    fn drop(&mut self) {
-        self.abort.cancel();
-        self.exit.cancel();
-    }
-}
+use loops::{BoxedServe, Loops};
 
 /// Wait for SIGTERM or SIGINT, then cancel the app's shutdown token.
 pub async fn shutdown_on_signal(state: AppState) {
@@ -202,7 +101,13 @@ pub async fn run(
             .into_future();
         (Box::pin(http) as BoxedServe, None)
     } else {
-        let (loops, http) = Loops::start(threads, listener.into_std()?, app, state.shutdown.clone())?;
+        let open = (0..threads)
+            .map(|i| {
+                let labels = crate::metrics::LoopLabels { event_loop: u32::try_from(i).unwrap_or(u32::MAX) };
+                state.metrics.http_connections.get_or_create(&labels).clone()
+            })
+            .collect();
+        let (loops, http) = Loops::start(open, listener, app, state.shutdown.clone())?;
         (http, Some(loops))
     };
 
@@ -247,7 +152,7 @@ pub async fn run(
     }
     drop(http);
     if let Some(loops) = &loops {
-        loops.abort.cancel();
+        loops.abort();
     }
     state.tasks.close();
     let rest = deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_millis(100));

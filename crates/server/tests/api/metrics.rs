@@ -59,3 +59,56 @@ async fn metrics_token_is_required_when_set() {
     assert_eq!(right.status(), 200);
     app.stop().await;
 }
+
+/// Open connections per HTTP event loop, from a scrape.
+async fn loop_connections(app: &TestApp) -> Vec<f64> {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    let mut open: Vec<(String, f64)> = parse(&text)
+        .samples
+        .into_iter()
+        .filter(|s| s.metric == "tenmon_http_connections")
+        .map(|s| {
+            let v = match s.value {
+                prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+                other => panic!("{other:?}"),
+            };
+            (s.labels.get("event_loop").unwrap().to_string(), v)
+        })
+        .collect();
+    open.sort_by(|a, b| a.0.cmp(&b.0));
+    open.into_iter().map(|(_, v)| v).collect()
+}
+
+/// New connections go to the event loop with the fewest open, so a burst of
+/// keep-alive connections is split evenly, and closed ones are counted out.
+#[tokio::test]
+async fn connections_are_spread_evenly_over_the_event_loops() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(|c| c.server.http_threads = 2).await;
+    let mut held = Vec::new();
+    for _ in 0..6 {
+        let mut conn = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        conn.write_all(b"GET /health/live HTTP/1.1\r\nhost: test\r\n\r\n").await.unwrap();
+        let mut head = [0u8; 12];
+        conn.read_exact(&mut head).await.unwrap();
+        assert_eq!(&head, b"HTTP/1.1 200", "served, and kept open");
+        held.push(conn);
+    }
+    // The scrape's own connection is the seventh.
+    let open = loop_connections(&app).await;
+    assert_eq!(open.len(), 2, "{open:?}");
+    assert_eq!(open.iter().sum::<f64>(), 7.0, "{open:?}");
+    assert!(open.iter().all(|&n| n == 3.0 || n == 4.0), "uneven: {open:?}");
+
+    drop(held);
+    let mut open = Vec::new();
+    for _ in 0..100 {
+        open = loop_connections(&app).await;
+        if open.iter().sum::<f64>() == 1.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(open.iter().sum::<f64>(), 1.0, "closed connections are counted out: {open:?}");
+    app.stop().await;
+}
