@@ -109,8 +109,8 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Time in-flight work gets after SIGTERM.
     pub shutdown_grace: Duration,
-    /// Threads that serve HTTP connections, each with an event loop of its own;
-    /// 0 serves them on the shared runtime (see `serve`).
+    /// Threads that serve HTTP connections, each with an event loop of its own
+    /// (default: two per core); 0 serves them on the shared runtime (see `serve`).
     pub http_threads: usize,
 }
 
@@ -390,8 +390,9 @@ impl Config {
         }
         let request_timeout = seconds(src, "REQUEST_TIMEOUT_SECONDS", 30)?;
         let shutdown_grace = seconds(src, "SHUTDOWN_GRACE_SECONDS", 30)?;
+        // Two loops per core: see `serve::loops` for why.
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let http_threads: usize = src.parse("HTTP_THREADS", cores, "a whole number (0: the shared runtime)")?;
+        let http_threads: usize = src.parse("HTTP_THREADS", 2 * cores, "a whole number (0: the shared runtime)")?;
         if http_threads > 1024 {
             return Err(ConfigError::new("HTTP_THREADS", "must be at most 1024"));
         }
@@ -1054,9 +1055,9 @@ mod tests {
     }
 
     #[test]
-    fn http_threads_default_to_the_cores() {
+    fn http_threads_default_to_two_per_core() {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        assert_eq!(parse(&[]).unwrap().server.http_threads, cores);
+        assert_eq!(parse(&[]).unwrap().server.http_threads, 2 * cores);
         assert_eq!(parse(&[("HTTP_THREADS", "0")]).unwrap().server.http_threads, 0);
         assert_eq!(parse(&[("HTTP_THREADS", "3")]).unwrap().server.http_threads, 3);
     }

@@ -5,12 +5,19 @@
 //! Why loops: on the shared multi-threaded runtime a proxied `/v1` request cost ~10%
 //! more CPU on the bench machine, and about one five-second run in four cost half as
 //! much again (the same system calls and context switches per request: tasks moving
-//! between workers); on the loops none did in 26 runs. An event loop per core that
-//! keeps a connection, its handler and its upstream call on one thread is what nginx
+//! between workers); on the loops that was rare (1 run in ~40). Event loops that each
+//! keep a connection, its handler and its upstream call on one thread are what nginx
 //! does. Chat turns still run on the shared runtime (the chat service spawns them
 //! there): their database work wakes them from other threads, which the shared
 //! runtime's parked workers take more cheaply (on the loops /api/chat served 12%
 //! fewer turns).
+//!
+//! Why two loops per core by default: the server shares its cores (with nginx, the
+//! database, on the bench machine with the load tool and the upstream), and a loop
+//! the scheduler has set aside holds all its connections until it runs again; with
+//! twice as many loops each holds half as many. On the 2-core bench machine 4 loops
+//! against 2 gave 9% more `/v1` req/s and a lower p99 at 64 connections in every one
+//! of 4 paired rounds (+1.64 ms median added p99 against +1.90), /api/chat the same.
 //!
 //! Why one acceptor: loops accepting on copies of one socket take new connections
 //! unevenly (the first awake wins; at a burst one loop took twice the other's share,

@@ -17,7 +17,7 @@ async fn start(dir: &Path, fake: &FakeOpenAi, grace: u32) -> Proc {
     start_with(dir, fake, grace, None).await
 }
 
-/// With `HTTP_THREADS` set (else the default: one event loop per core).
+/// With `HTTP_THREADS` set (else the default: two event loops per core).
 async fn start_with(dir: &Path, fake: &FakeOpenAi, grace: u32, http_threads: Option<&str>) -> Proc {
     let port = free_port();
     let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("server.log")).unwrap();
