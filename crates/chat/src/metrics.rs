@@ -63,6 +63,7 @@ pub struct TurnMetrics {
     pub turn_duration: Family<StatusLabel, Histogram, fn() -> Histogram>,
     pub tokens: Family<DirectionLabel, Counter>,
     pub upstream_errors: Family<KindLabel, Counter>,
+    /// Every retry of a model call (counted by `Upstreams`, for chat turns and `/v1`).
     pub retries: Counter,
     pub active_turns: Gauge,
     pub active_streams: Gauge,
@@ -84,6 +85,17 @@ impl Default for TurnMetrics {
 }
 
 impl TurnMetrics {
+    /// Tokens a model call used: chat turns and `/v1` completions alike.
+    pub fn count_tokens(&self, usage: tenmon_llm::TokenUsage) {
+        self.tokens.get_or_create(&DirectionLabel { direction: "in" }).inc_by(u64::from(usage.prompt_tokens));
+        self.tokens.get_or_create(&DirectionLabel { direction: "out" }).inc_by(u64::from(usage.completion_tokens));
+    }
+
+    /// A model call that failed for good (after its retries and fallbacks).
+    pub fn count_upstream_error(&self, err: &tenmon_llm::LlmError) {
+        self.upstream_errors.get_or_create(&KindLabel { kind: err.kind() }).inc();
+    }
+
     pub fn register(&self, registry: &mut Registry) {
         registry.register(
             "chat_time_to_first_token_seconds",
@@ -99,7 +111,7 @@ impl TurnMetrics {
         registry.register("chat_upstream_errors", "Model upstream failures by kind", self.upstream_errors.clone());
         registry.register(
             "chat_upstream_retries",
-            "Retries of model calls before the first token",
+            "Retries of model calls (before the first token), by chat turns and /v1",
             self.retries.clone(),
         );
         registry.register("chat_active_turns", "Chat turns running in this process", self.active_turns.clone());

@@ -5,7 +5,7 @@ use crate::assistants::Assistants;
 use crate::grounding::{english as grounding_english, plan, sources_json, Plan};
 use crate::history::{build_prompt, estimate_tokens};
 use crate::hub::Hub;
-use crate::metrics::{DirectionLabel, KindLabel, StatusLabel, TurnMetrics};
+use crate::metrics::{StatusLabel, TurnMetrics};
 use crate::vaults::Vaults;
 use crate::{is_terminal, now_ms, ChatError};
 use futures::stream::BoxStream;
@@ -523,8 +523,7 @@ impl ChatService {
                     prompt_tokens: prompt_estimate,
                     completion_tokens: estimate_tokens(&answer),
                 });
-                m.tokens.get_or_create(&DirectionLabel { direction: "in" }).inc_by(u64::from(usage.prompt_tokens));
-                m.tokens.get_or_create(&DirectionLabel { direction: "out" }).inc_by(u64::from(usage.completion_tokens));
+                m.count_tokens(usage);
                 let used = i64::from(usage.prompt_tokens) + i64::from(usage.completion_tokens);
                 for subject in &t.usage_subjects {
                     if let Err(e) = self.inner.store.add_token_usage(subject, crate::today(), used).await {
@@ -544,7 +543,7 @@ impl ChatService {
                 )
             }
             Outcome::Failed(err) => {
-                m.upstream_errors.get_or_create(&KindLabel { kind: err.kind() }).inc();
+                m.count_upstream_error(&err);
                 tracing::warn!(message_id = %t.message_id, kind = err.kind(), "turn failed");
                 let payload = EventPayload::AssistantFailed {
                     message_id: t.message_id.clone(),
@@ -630,7 +629,6 @@ impl ChatService {
             Ok(s) => s,
             Err(e) => return Outcome::Failed(e),
         };
-        self.inner.metrics.retries.inc_by(started.retries);
         let model = started.model;
         let mut stream = started.stream;
         let mut answer = String::new();

@@ -6,8 +6,8 @@
 use crate::{ChatRequest, Completion, EventStream, LlmError, Provider, StreamEvent};
 use futures::future::BoxFuture;
 use futures::StreamExt;
+use prometheus_client::metrics::counter::Counter;
 use rand::Rng;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -73,12 +73,20 @@ pub struct Upstreams {
     list: Vec<Upstream>,
     pub timeouts: Timeouts,
     pub retry: RetryPolicy,
-    retries_total: Arc<AtomicU64>,
+    /// Every retry, of calls that then succeeded and of calls that failed
+    /// (`chat_upstream_retries_total`).
+    retries: Counter,
 }
 
 impl Upstreams {
     pub fn new(list: Vec<Upstream>, timeouts: Timeouts, retry: RetryPolicy) -> Self {
-        Self { list, timeouts, retry, retries_total: Arc::default() }
+        Self { list, timeouts, retry, retries: Counter::default() }
+    }
+
+    /// Count retries in `counter` (a registered metric) from now on.
+    pub fn counting_retries_in(mut self, counter: Counter) -> Self {
+        self.retries = counter;
+        self
     }
 
     /// No upstream configured.
@@ -91,9 +99,9 @@ impl Upstreams {
         self.list.first().map(|u| u.model.clone().unwrap_or_else(|| u.provider.default_model().to_string()))
     }
 
-    /// Retries performed since start (for metrics).
+    /// Retries performed since start.
     pub fn retries_total(&self) -> u64 {
-        self.retries_total.load(Ordering::Relaxed)
+        self.retries.get()
     }
 
     fn backoff(&self, attempt: u32, err: &LlmError) -> Duration {
@@ -163,7 +171,7 @@ impl Upstreams {
                         last_err = err;
                         if retry {
                             retries += 1;
-                            self.retries_total.fetch_add(1, Ordering::Relaxed);
+                            self.retries.inc();
                             tokio::time::sleep(self.backoff(n, &last_err)).await;
                             continue;
                         }

@@ -109,7 +109,7 @@ impl AppState {
         let hard_stop = CancellationToken::new();
         let chat = ChatService::new(
             store.clone(),
-            upstreams(&config),
+            upstreams(&config).counting_retries_in(turn_metrics.retries.clone()),
             Some(kb.clone()),
             Assistants::builtin().with(config.assistants.iter().map(|a| a.0.clone()).collect()),
             tasks.clone(),

@@ -453,18 +453,23 @@ pub async fn chat_completions(
     let created = unix_now();
     if !req.stream {
         // Asked whole: the upstream is asked whole too (one body, not a chunk per token).
-        let c = state.chat.upstreams().complete(&request).await.map_err(llm_error)?;
+        let metrics = state.chat.metrics();
+        let c = state.chat.upstreams().complete(&request).await.inspect_err(|e| metrics.count_upstream_error(e));
+        let c = c.map_err(llm_error)?;
         let usage = c.usage.unwrap_or_else(|| TokenUsage {
             prompt_tokens: request.messages.iter().map(|m| tenmon_chat::estimate_tokens(&m.content)).sum(),
             completion_tokens: tenmon_chat::estimate_tokens(&c.text),
         });
+        metrics.count_tokens(usage);
         record_usage(&state, &subjects, usage);
         let text =
             if vault.is_empty() { std::borrow::Cow::Borrowed(c.text.as_str()) } else { vault.restore(&c.text).into() };
         return Ok(Whole::answer(&id, created, &assistant.id, &text, &c.finish_reason, usage).into_response());
     }
     let (vault, model) = (Arc::new(vault), assistant.id.clone());
-    let started = state.chat.upstreams().start(&request).await.map_err(llm_error)?;
+    let metrics = state.chat.metrics();
+    let started = state.chat.upstreams().start(&request).await.inspect_err(|e| metrics.count_upstream_error(e));
+    let started = started.map_err(llm_error)?;
 
     let include_usage = req.stream_options.is_some_and(|o| o.include_usage);
     let chunks = Chunks { id, created, model, include_usage };
@@ -501,6 +506,7 @@ pub async fn chat_completions(
                         prompt_tokens: prompt_estimate,
                         completion_tokens: tenmon_chat::estimate_tokens(text),
                     });
+                    stream_state.chat.metrics().count_tokens(u);
                     record_usage(&stream_state, &subjects, u);
                     out.extend(chunks.ending(&finish_reason, u));
                     out
@@ -508,6 +514,7 @@ pub async fn chat_completions(
                 Err(e) => {
                     *ended = true;
                     tracing::warn!(kind = e.kind(), "upstream failed mid-stream on /v1");
+                    stream_state.chat.metrics().count_upstream_error(&e);
                     vec![Event::default().data(
                         json!({"error": {"message": e.to_string(), "type": "server_error", "code": e.code()}})
                             .to_string(),

@@ -110,6 +110,15 @@ async fn non_streamed_completions_retry_fall_back_and_time_out() {
     assert_eq!(res.status(), 502);
     let text = res.text().await.unwrap();
     assert!(text.contains("upstream_unavailable") && !text.contains("secret upstream detail"), "{text}");
+
+    // Counted like chat turns: 2 retries (429, 500), 2 (503s, then the fallback), none
+    // for the timeout, 2 on the second upstream (500s) after the first refused the key.
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("\nchat_upstream_retries_total 6\n"), "{metrics}");
+    assert!(metrics.contains("\nchat_upstream_errors_total{kind=\"timeout\"} 1\n"), "{metrics}");
+    assert!(metrics.contains("\nchat_upstream_errors_total{kind=\"unavailable\"} 1\n"), "{metrics}");
+    let out = metrics.lines().find_map(|l| l.strip_prefix("chat_tokens_total{direction=\"out\"} "));
+    assert!(out.and_then(|n| n.parse::<u64>().ok()).is_some_and(|n| n > 0), "{metrics}");
     app.stop().await;
 }
 
@@ -138,7 +147,12 @@ async fn streamed_completion_ends_with_usage_and_done() {
     assert_eq!(finish["object"], "chat.completion.chunk");
     let usage = chunks.last().unwrap();
     assert_eq!(usage["choices"], json!([]));
-    assert!(usage["usage"]["completion_tokens"].as_u64().unwrap() > 0);
+    let completion_tokens = usage["usage"]["completion_tokens"].as_u64().unwrap();
+    assert!(completion_tokens > 0);
+    // The tokens are counted as a chat turn's are.
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let line = format!("\nchat_tokens_total{{direction=\"out\"}} {completion_tokens}\n");
+    assert!(metrics.contains(&line), "{metrics}");
     app.stop().await;
 }
 
