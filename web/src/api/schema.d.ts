@@ -1241,6 +1241,21 @@ export interface components {
             /** @description Ask for a specific model. */
             model?: string | null;
         };
+        /**
+         * @description A turn still running when the request's time was nearly up (202): the answer is
+         *     read from `stream_url` (the turn's events from the start, or after `Last-Event-ID`),
+         *     so a client never has to send the message again.
+         */
+        ChatRunning: {
+            assistant: string;
+            conversation_id: string;
+            message_id: string;
+            /** @description `running`. */
+            status: string;
+            /** @description `/api/chat/stream/{message_id}`. */
+            stream_url: string;
+            user_message_id: string;
+        };
         /** @description One check. */
         Check: {
             /** Format: int64 */
@@ -3826,6 +3841,15 @@ export interface operations {
                     "application/json": components["schemas"]["ChatAnswer"];
                 };
             };
+            /** @description Still running when the request's time was nearly up: read the answer from stream_url (also in Location) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatRunning"];
+                };
+            };
             /** @description Malformed JSON */
             400: {
                 headers: {
@@ -4165,6 +4189,15 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ChatAnswer"];
                     "text/event-stream": components["schemas"]["TurnEvent"];
+                };
+            };
+            /** @description JSON only: still running when the request's time was nearly up; read the answer from stream_url */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatRunning"];
                 };
             };
             /** @description Malformed JSON */

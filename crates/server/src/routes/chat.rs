@@ -9,7 +9,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 use crate::routes::conversations::UsageView;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -60,6 +60,21 @@ pub struct ChatAnswer {
     pub sources: serde_json::Value,
 }
 
+/// A turn still running when the request's time was nearly up (202): the answer is
+/// read from `stream_url` (the turn's events from the start, or after `Last-Event-ID`),
+/// so a client never has to send the message again.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChatRunning {
+    pub conversation_id: String,
+    pub user_message_id: String,
+    pub message_id: String,
+    pub assistant: String,
+    /// `running`.
+    pub status: String,
+    /// `/api/chat/stream/{message_id}`.
+    pub stream_url: String,
+}
+
 /// One Server-Sent Event of a chat turn. `data` is JSON: `meta` {conversation_id,
 /// user_message_id, message_id, assistant, model}; `delta` {text}; `sources`
 /// {sources}; `done` {status, finish_reason, usage, latency_ms, …}; `error` {code, message}.
@@ -102,9 +117,35 @@ pub async fn input(
     })
 }
 
-/// Run a turn to its end and answer with JSON.
+/// How long a JSON answer is waited for: the request timeout less a second (so the
+/// 408 never comes first), at least half of it.
+fn answer_wait(state: &AppState) -> Duration {
+    let limit = state.config.server.request_timeout;
+    limit.saturating_sub(Duration::from_secs(1)).max(limit / 2)
+}
+
+/// Run a turn to its end and answer with JSON; a turn that outlasts the request's
+/// time gets a 202 with where to read the rest ([`ChatRunning`]). A 408 there would
+/// leave the client without the ids of a turn that goes on, and a client that sent
+/// the message again would have asked twice.
 pub async fn answer_json(state: &AppState, owner_id: &str, started: TurnStarted) -> Result<Response, ApiError> {
-    let out = state.chat.outcome(owner_id, started).await?;
+    let pending = ChatRunning {
+        conversation_id: started.conversation_id.clone(),
+        user_message_id: started.user_message_id.clone(),
+        message_id: started.message_id.clone(),
+        assistant: started.assistant.clone(),
+        status: "running".into(),
+        stream_url: format!("/api/chat/stream/{}", started.message_id),
+    };
+    let Ok(out) = tokio::time::timeout(answer_wait(state), state.chat.outcome(owner_id, started)).await else {
+        let location = HeaderValue::try_from(pending.stream_url.as_str()).ok();
+        let mut res = (StatusCode::ACCEPTED, Json(pending)).into_response();
+        if let Some(location) = location {
+            res.headers_mut().insert(header::LOCATION, location);
+        }
+        return Ok(res);
+    };
+    let out = out?;
     let (status, model, finish_reason, usage) = match out.ending {
         Ending::Completed { model, finish_reason, usage } => (
             "complete",
@@ -239,6 +280,7 @@ fn sse<S: Stream<Item = Result<Event, Infallible>> + Send + 'static>(stream: S) 
     security(("bearer" = []), ("session_cookie" = [])),
     responses(
         (status = 200, description = "The answer", body = ChatAnswer),
+        (status = 202, description = "Still running when the request's time was nearly up: read the answer from stream_url (also in Location)", body = ChatRunning),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid session", body = ErrorBody),
         (status = 403, description = "Consent to the privacy notice is required first (consent_required)", body = ErrorBody),

@@ -5,7 +5,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
-use crate::routes::chat::{answer_json, sse_response, ChatAnswer};
+use crate::routes::chat::{answer_json, sse_response, ChatAnswer, ChatRunning};
 use axum::extract::State;
 use axum::http::header::ACCEPT;
 use axum::http::HeaderMap;
@@ -28,6 +28,7 @@ pub struct ConciergeBody {
     responses(
         (status = 200, description = "The answer as JSON, or events (meta, delta, sources, done, error) with Accept: text/event-stream",
             content((ChatAnswer = "application/json"), (crate::routes::chat::TurnEvent = "text/event-stream"))),
+        (status = 202, description = "JSON only: still running when the request's time was nearly up; read the answer from stream_url", body = ChatRunning),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid session", body = ErrorBody),
         (status = 403, description = "Consent to the privacy notice is required first (consent_required)", body = ErrorBody),

@@ -529,3 +529,41 @@ async fn a_client_gone_while_its_message_is_stored_leaves_no_turn_unfinished() {
     assert!(!conversations["conversations"].as_array().map(Vec::is_empty).unwrap_or(true), "some turns were stored");
     app.stop().await;
 }
+
+/// A JSON turn that outlasts the request's time answers 202 with where to read the
+/// rest, never a 408 that would make the client send its message again.
+#[tokio::test]
+async fn a_json_turn_longer_than_the_request_time_answers_202_with_its_stream() {
+    let fake = FakeOpenAi::start_with(Behavior::slow_reply(ANSWER, Duration::from_millis(100))).await;
+    let app = TestApp::spawn_with(|c| {
+        use_fakes(c, &[&fake]);
+        c.server.request_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let token = app.session().await;
+    let res = app.post_json("/api/chat", &token, json!({"message": "予約番号の有効期限は？"})).await;
+    assert_eq!(res.status(), 202);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "running");
+    let message_id = body["message_id"].as_str().unwrap();
+    assert_eq!(body["stream_url"], format!("/api/chat/stream/{message_id}"));
+    assert_eq!(location, body["stream_url"]);
+
+    // The rest, from the stream; the turn was asked for once.
+    let events = SseReader::new(app.get_auth(&location, &token).await).collect().await;
+    assert_eq!(events.last().unwrap().event, "done", "{events:?}");
+    assert_eq!(text_of(&events), ANSWER);
+    assert_eq!(fake.requests().len(), 1);
+    let conversation = body["conversation_id"].as_str().unwrap();
+    let res = app.get_auth(&format!("/api/conversations/{conversation}/messages"), &token).await;
+    let listed: serde_json::Value = res.json().await.unwrap();
+    let messages = listed["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2, "{listed}");
+    assert_eq!(messages[1]["content"], ANSWER);
+
+    // Another caller cannot read it by its id.
+    let other = app.session().await;
+    assert_eq!(app.get_auth(&location, &other).await.status(), 404);
+    app.stop().await;
+}
