@@ -72,13 +72,13 @@ impl SqliteStore {
             let appender = Appender::start(writer.clone());
             return Ok(Self { pool: writer.clone(), writer, appender, file });
         }
+        // Readers (a file database: an in-memory one returned above, on its one connection).
         let pool = SqlitePoolOptions::new()
             .test_before_acquire(false)
-            // An in-memory database lives in one connection; never recycle it.
-            .min_connections(if in_memory { 1 } else { pool.min })
-            .max_connections(if in_memory { 1 } else { pool.max.max(1) })
-            .idle_timeout(if in_memory { None } else { Some(Duration::from_secs(600)) })
-            .max_lifetime(if in_memory { None } else { Some(Duration::from_secs(3600)) })
+            .min_connections(pool.min)
+            .max_connections(pool.max.max(1))
+            .idle_timeout(Some(Duration::from_secs(600)))
+            .max_lifetime(Some(Duration::from_secs(3600)))
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await?;

@@ -1046,6 +1046,7 @@ mod tests {
             (vec![("SHUTDOWN_GRACE_SECONDS", "0")], "SHUTDOWN_GRACE_SECONDS"),
             (vec![("BODY_LIMIT_BYTES", "-1")], "BODY_LIMIT_BYTES"),
             (vec![("HTTP_THREADS", "-1")], "HTTP_THREADS"),
+            (vec![("FILE_UPLOAD_TIMEOUT_SECONDS", "0")], "FILE_UPLOAD_TIMEOUT_SECONDS"),
             (vec![("HTTP_THREADS", "5000")], "HTTP_THREADS"),
         ] {
             let err = parse(&pairs).unwrap_err();
@@ -1060,6 +1061,13 @@ mod tests {
         assert_eq!(parse(&[]).unwrap().server.http_threads, 2 * cores);
         assert_eq!(parse(&[("HTTP_THREADS", "0")]).unwrap().server.http_threads, 0);
         assert_eq!(parse(&[("HTTP_THREADS", "3")]).unwrap().server.http_threads, 3);
+    }
+
+    #[test]
+    fn uploads_get_five_minutes_unless_set() {
+        assert_eq!(parse(&[]).unwrap().files.upload_timeout, Duration::from_secs(300));
+        let set = parse(&[("FILE_UPLOAD_TIMEOUT_SECONDS", "900")]).unwrap();
+        assert_eq!(set.files.upload_timeout, Duration::from_secs(900));
     }
 
     #[test]

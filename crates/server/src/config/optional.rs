@@ -29,6 +29,9 @@ pub struct FilesConfig {
     pub s3: Option<S3Config>,
     /// Extracted text kept per file (`FILE_MAX_TEXT_CHARS`).
     pub max_text_chars: usize,
+    /// Time an upload gets (`FILE_UPLOAD_TIMEOUT_SECONDS`, default 300: 20 MiB over a
+    /// slow mobile link); never less than `REQUEST_TIMEOUT_SECONDS`.
+    pub upload_timeout: Duration,
 }
 
 /// The /browser reader.
@@ -99,7 +102,8 @@ pub(super) fn files(src: &Source, data_dir: Option<PathBuf>) -> Result<FilesConf
         }
     };
     let max_text_chars = src.parse("FILE_MAX_TEXT_CHARS", 200_000, "a number of characters")?;
-    Ok(FilesConfig { max_bytes, quota_bytes, dir, s3, max_text_chars })
+    let upload_timeout = seconds(src, "FILE_UPLOAD_TIMEOUT_SECONDS", 300)?;
+    Ok(FilesConfig { max_bytes, quota_bytes, dir, s3, max_text_chars, upload_timeout })
 }
 
 pub(super) fn browser(src: &Source) -> Result<BrowserConfig, ConfigError> {

@@ -1,6 +1,7 @@
 //! Request body and time limits: `BODY_LIMIT_BYTES` and `REQUEST_TIMEOUT_SECONDS`
 //! for every route but uploads, which get `FILE_MAX_BYTES` (plus room for the
-//! multipart framing) and at least five minutes (20 MiB over a slow mobile link). A
+//! multipart framing) and `FILE_UPLOAD_TIMEOUT_SECONDS` (five minutes: 20 MiB over a
+//! slow mobile link). A
 //! declared length over the limit is refused before the body is kept; an
 //! undeclared one is cut off while it streams.
 
@@ -100,15 +101,23 @@ async fn drain(body: Body) -> bool {
     }
 }
 
-/// The least time an upload gets, whatever `REQUEST_TIMEOUT_SECONDS` says.
-const UPLOAD_TIME: std::time::Duration = std::time::Duration::from_secs(300);
+/// Time for work that must end before the request's 408 does (so it can answer
+/// itself and clean up): a second less than `limit`, at least half of it.
+pub fn within(limit: std::time::Duration) -> std::time::Duration {
+    limit.saturating_sub(std::time::Duration::from_secs(1)).max(limit / 2)
+}
+
+/// The time an upload has before its 408.
+pub fn upload_time(state: &AppState) -> std::time::Duration {
+    state.config.server.request_timeout.max(state.config.files.upload_timeout)
+}
 
 /// The time `req`'s response has to start in before a 408.
 pub fn time_limit(state: &AppState, req: &Request) -> std::time::Duration {
     let limit = state.config.server.request_timeout;
     let (method, path) = (req.method(), req.uri().path());
     if is_upload(method, path) {
-        limit.max(UPLOAD_TIME)
+        upload_time(state)
     } else if is_model_answer(method, path) {
         limit.max(state.config.llm.completion_timeout)
     } else {

@@ -7,6 +7,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
+use crate::middleware::body_limit::within;
 use crate::routes::conversations::UsageView;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -117,13 +118,6 @@ pub async fn input(
     })
 }
 
-/// How long a JSON answer is waited for: the request timeout less a second (so the
-/// 408 never comes first), at least half of it.
-fn answer_wait(state: &AppState) -> Duration {
-    let limit = state.config.server.request_timeout;
-    limit.saturating_sub(Duration::from_secs(1)).max(limit / 2)
-}
-
 /// Run a turn to its end and answer with JSON; a turn that outlasts the request's
 /// time gets a 202 with where to read the rest ([`ChatRunning`]). A 408 there would
 /// leave the client without the ids of a turn that goes on, and a client that sent
@@ -137,7 +131,9 @@ pub async fn answer_json(state: &AppState, owner_id: &str, started: TurnStarted)
         status: "running".into(),
         stream_url: format!("/api/chat/stream/{}", started.message_id),
     };
-    let Ok(out) = tokio::time::timeout(answer_wait(state), state.chat.outcome(owner_id, started)).await else {
+    let Ok(out) =
+        tokio::time::timeout(within(state.config.server.request_timeout), state.chat.outcome(owner_id, started)).await
+    else {
         let location = HeaderValue::try_from(pending.stream_url.as_str()).ok();
         let mut res = (StatusCode::ACCEPTED, Json(pending)).into_response();
         if let Some(location) = location {

@@ -5,15 +5,18 @@ use crate::app::AppState;
 use crate::auth::{Caller, Operator};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiQuery;
+use crate::middleware::body_limit::{upload_time, within};
 use crate::routes::session::rfc3339;
 use axum::body::Body;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use futures::TryStreamExt;
+use bytes::Bytes;
+use futures::{Stream, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use tenmon_store::FileRow;
+use tracing::Instrument;
 use utoipa::{IntoParams, ToSchema};
 
 /// A stored file.
@@ -80,8 +83,46 @@ pub struct DocumentResult {
     pub entries: usize,
 }
 
-/// The one file field of a multipart upload, streamed into storage.
-async fn receive(
+/// The one file field of a multipart upload, streamed into storage on a tracked task
+/// of its own. Why not in the handler: hyper drops a request's future when its
+/// connection goes (a client gone mid-upload), and a storage write dropped half way
+/// leaves an S3 multipart upload open or a local staging file behind, or an object
+/// without its row. The task reads on: the cut body fails the multipart parse, and the
+/// upload is aborted and cleaned up.
+async fn receive(state: &AppState, owner_id: &str, form: Multipart, kb_id: Option<&str>) -> Result<FileRow, ApiError> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    let (task_state, owner_id, kb_id) = (state.clone(), owner_id.to_string(), kb_id.map(str::to_string));
+    state.tasks.spawn(
+        async move {
+            let _ = done.send(receive_here(&task_state, &owner_id, form, kb_id.as_deref()).await);
+        }
+        .in_current_span(),
+    );
+    result.await.unwrap_or_else(|_| Err(ApiError::Internal("the upload task ended early".into())))
+}
+
+/// `stream`, ended by a `TimedOut` error at `deadline`.
+fn until<S>(stream: S, deadline: tokio::time::Instant) -> impl Stream<Item = std::io::Result<Bytes>> + Send
+where
+    S: Stream<Item = std::io::Result<Bytes>> + Send,
+{
+    let state = (Box::pin(stream), Box::pin(tokio::time::sleep_until(deadline)), false);
+    futures::stream::unfold(state, |(mut stream, mut sleep, over)| async move {
+        if over {
+            return None;
+        }
+        tokio::select! {
+            biased;
+            item = stream.next() => item.map(|i| (i, (stream, sleep, false))),
+            () = &mut sleep => {
+                let late = std::io::Error::new(std::io::ErrorKind::TimedOut, "the upload took too long");
+                Some((Err(late), (stream, sleep, true)))
+            }
+        }
+    })
+}
+
+async fn receive_here(
     state: &AppState,
     owner_id: &str,
     mut form: Multipart,
@@ -100,7 +141,14 @@ async fn receive(
         }
         let name = field.file_name().unwrap_or("file").to_string();
         let stream = field.map_err(|e| std::io::Error::other(e.body_text()));
-        return state.files.upload(owner_id, &name, stream, kb_id).await;
+        // Cut before the request's 408 drops this, so the storage write is aborted
+        // (and cleaned up) by the upload itself.
+        let deadline = tokio::time::Instant::now() + within(upload_time(state));
+        let result = state.files.upload(owner_id, &name, until(stream, deadline), kb_id).await;
+        if result.is_err() && tokio::time::Instant::now() >= deadline {
+            return Err(ApiError::RequestTimeout);
+        }
+        return result;
     }
     Err(ApiError::validation("file", "file: the multipart form needs a `file` field"))
 }

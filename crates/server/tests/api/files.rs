@@ -345,3 +345,83 @@ async fn a_slow_upload_gets_more_time_than_other_requests() {
         .unwrap();
     assert_eq!(res.status(), 201, "{:?}", res.text().await);
 }
+
+/// Starts a 12 MiB multipart upload and sends 7 MiB of it (past the first 5 MiB part,
+/// so the storage write is under way), then waits until storage has something.
+async fn half_an_upload(app: &TestApp, token: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let boundary = "tenmonboundary";
+    let head = format!(
+        "--{boundary}\r\ncontent-disposition: form-data; name=\"file\"; filename=\"big.txt\"\r\n\
+         content-type: text/plain\r\n\r\n"
+    );
+    let declared = head.len() + (12 << 20) + boundary.len() + 8;
+    let mut conn = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let request = format!(
+        "POST /api/files HTTP/1.1\r\nhost: test\r\nauthorization: Bearer {token}\r\n\
+         content-type: multipart/form-data; boundary={boundary}\r\ncontent-length: {declared}\r\n\r\n{head}"
+    );
+    conn.write_all(request.as_bytes()).await.unwrap();
+    let line = "あいうえお、MNPの手続きについての長い文書です。\n".repeat(1024);
+    let mut sent = 0;
+    while sent < (7 << 20) {
+        conn.write_all(line.as_bytes()).await.unwrap();
+        sent += line.len();
+    }
+    let dir = &app.state.config.files.dir;
+    for _ in 0..300 {
+        if walk(dir) > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(walk(dir) > 0, "the upload is being stored");
+    conn
+}
+
+/// What is left in the storage directory once it settles (within 3 s).
+async fn left_in(dir: &std::path::Path) -> usize {
+    let mut left = usize::MAX;
+    for _ in 0..300 {
+        left = walk(dir);
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    left
+}
+
+/// An upload that stalls past its time, or whose client goes half way, leaves nothing
+/// behind: no staging file, no object, no row. The stalled one gets a JSON 408 from the
+/// upload itself (its storage write aborted), not from the edge timeout that would drop
+/// it half way.
+#[tokio::test]
+async fn a_stalled_or_cut_off_upload_leaves_nothing_behind() {
+    use tokio::io::AsyncReadExt;
+    let app = TestApp::spawn_with(|c| {
+        c.files.max_bytes = 20 << 20;
+        c.server.request_timeout = std::time::Duration::from_secs(1);
+        c.files.upload_timeout = std::time::Duration::from_secs(2);
+    })
+    .await;
+    let t = app.session().await;
+    let dir = app.state.config.files.dir.clone();
+
+    let mut stalled = half_an_upload(&app, &t).await;
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), stalled.read(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer[..n.expect("answered in time").unwrap()]).to_string();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"request_timeout\""), "{answer}");
+    assert_eq!(left_in(&dir).await, 0, "a stalled upload left a staging file or object behind");
+
+    let cut = half_an_upload(&app, &t).await;
+    drop(cut);
+    assert_eq!(left_in(&dir).await, 0, "a cut-off upload left a staging file or object behind");
+    drop(stalled);
+
+    let list: Value = app.get_auth("/api/files", &t).await.json().await.unwrap();
+    assert_eq!(list["files"].as_array().unwrap().len(), 0);
+    app.stop().await;
+}
