@@ -110,7 +110,7 @@ pub struct ServerConfig {
     /// Time in-flight work gets after SIGTERM.
     pub shutdown_grace: Duration,
     /// Threads that serve HTTP connections, each with an event loop of its own
-    /// (default: two per core); 0 serves them on the shared runtime (see `serve`).
+    /// (default: two per core, at most 16); 0 serves them on the shared runtime.
     pub http_threads: usize,
 }
 
@@ -390,9 +390,8 @@ impl Config {
         }
         let request_timeout = seconds(src, "REQUEST_TIMEOUT_SECONDS", 30)?;
         let shutdown_grace = seconds(src, "SHUTDOWN_GRACE_SECONDS", 30)?;
-        // Two loops per core: see `serve::loops` for why.
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let http_threads: usize = src.parse("HTTP_THREADS", 2 * cores, "a whole number (0: the shared runtime)")?;
+        let http_threads: usize =
+            src.parse("HTTP_THREADS", default_http_threads(), "a whole number (0: the shared runtime)")?;
         if http_threads > 1024 {
             return Err(ConfigError::new("HTTP_THREADS", "must be at most 1024"));
         }
@@ -941,6 +940,15 @@ fn parse_port(src: &Source, key: &'static str, default: u16) -> Result<u16, Conf
     Ok(p)
 }
 
+/// Two HTTP event loops per core (see `serve::loops` for why), at most 16: each loop
+/// keeps its own upstream connections, and more loops than that only mean more cold
+/// connections (a TLS handshake each) when traffic is light; 16 loops proxy far more
+/// than any model upstream takes.
+fn default_http_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (2 * cores).min(16)
+}
+
 fn seconds(src: &Source, key: &'static str, default: u64) -> Result<Duration, ConfigError> {
     let s: u64 = src.parse(key, default, "a number of seconds")?;
     if s == 0 || s > 86_400 {
@@ -1056,9 +1064,9 @@ mod tests {
     }
 
     #[test]
-    fn http_threads_default_to_two_per_core() {
+    fn http_threads_default_to_two_per_core_up_to_16() {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        assert_eq!(parse(&[]).unwrap().server.http_threads, 2 * cores);
+        assert_eq!(parse(&[]).unwrap().server.http_threads, (2 * cores).min(16));
         assert_eq!(parse(&[("HTTP_THREADS", "0")]).unwrap().server.http_threads, 0);
         assert_eq!(parse(&[("HTTP_THREADS", "3")]).unwrap().server.http_threads, 3);
     }
