@@ -9,8 +9,11 @@
 //! - Redirects are followed by hand, at most `max_redirects`, each `Location` resolved against
 //!   the current URL and checked like a new URL. An https page may redirect to http: we carry no
 //!   cookies or credentials to leak, and the user could have asked for the http URL directly.
-//! - No proxy from the environment, no cookies, no `Referer`, no compression (the byte cap is
-//!   then a cap on what we hold in memory, and there is no decompression bomb).
+//! - No proxy from the environment, no cookies, no `Referer`.
+//! - gzip and deflate are asked for and decoded (most servers compress, and some do whether
+//!   asked or not); the cap applies to the compressed bytes read and again to what they
+//!   inflate to, so a decompression bomb yields at most `max_bytes`, flagged `truncated`.
+//!   Other codings (br, zstd) are refused with a clear error.
 //! - A body larger than `max_bytes` is cut there and the page flagged `truncated`: a reader
 //!   would rather show the first 5 MiB of a page than nothing.
 //! - `timeout` covers everything: DNS, every hop, headers and body.
@@ -19,7 +22,7 @@ use std::error::Error as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::header::{ACCEPT, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
+use http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde::Serialize;
 use url::{Host, Url};
@@ -115,6 +118,7 @@ impl Fetcher {
             ACCEPT,
             HeaderValue::from_static("text/html,application/xhtml+xml,text/plain;q=0.9,text/markdown;q=0.9,*/*;q=0.1"),
         );
+        headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate"));
         let client = reqwest::Client::builder()
             .dns_resolver(Arc::new(GuardedResolver::new(resolver, Arc::clone(&policy))))
             .redirect(reqwest::redirect::Policy::none())
@@ -195,14 +199,21 @@ impl Fetcher {
             "" => Kind::Unknown,
             other => return Err(FetchError::UnsupportedContentType(other.to_owned())),
         };
-        // We never ask for compression; a server that compresses anyway sends bytes we cannot read.
-        if let Some(coding) = response.headers().get(CONTENT_ENCODING) {
-            let coding = coding.to_str().unwrap_or("unknown").trim().to_ascii_lowercase();
-            if coding != "identity" {
-                let essence = content_type.essence;
-                return Err(FetchError::UnsupportedContentType(format!("{essence} with {coding} encoding")));
+        let coding = match response.headers().get(CONTENT_ENCODING) {
+            None => Coding::Identity,
+            Some(value) => {
+                let name = value.to_str().unwrap_or("unknown").trim().to_ascii_lowercase();
+                match name.as_str() {
+                    "identity" | "" => Coding::Identity,
+                    "gzip" | "x-gzip" => Coding::Gzip,
+                    "deflate" => Coding::Deflate,
+                    _ => {
+                        let essence = content_type.essence;
+                        return Err(FetchError::UnsupportedContentType(format!("{essence} with {name} encoding")));
+                    }
+                }
             }
-        }
+        };
 
         let max = self.settings.max_bytes;
         let declared =
@@ -217,6 +228,28 @@ impl Fetcher {
                 break;
             }
             body.extend_from_slice(&chunk);
+        }
+
+        let (mut body, cut) = match coding {
+            Coding::Identity => (body, cut),
+            // Inflating is CPU work: off the async threads.
+            coding => {
+                let inflated = tokio::task::spawn_blocking(move || inflate(&body, coding, max)).await;
+                let (body, inflated_cut) =
+                    inflated.map_err(|e| FetchError::ConnectFailed(format!("decoding task: {e}")))??;
+                (body, cut || inflated_cut)
+            }
+        };
+
+        let fetched_bytes = body.len();
+        if cut {
+            // A UTF-8 body cut inside a character is still UTF-8 without that character's
+            // start; left in, it makes the charset guess take the page for a legacy encoding.
+            if let Err(e) = std::str::from_utf8(&body) {
+                if e.error_len().is_none() {
+                    body.truncate(e.valid_up_to());
+                }
+            }
         }
 
         let kind = match kind {
@@ -244,10 +277,44 @@ impl Fetcher {
             text,
             truncated: truncated || cut,
             content_type,
-            fetched_bytes: body.len(),
+            fetched_bytes,
             links,
         })
     }
+}
+
+/// A body's `Content-Encoding`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Coding {
+    Identity,
+    Gzip,
+    /// HTTP's "deflate" is zlib-wrapped; some servers send it raw.
+    Deflate,
+}
+
+/// `body` inflated, at most `max` bytes of it; whether it was cut (over `max`, or the
+/// compressed bytes were cut short: what inflated before the cut is kept).
+fn inflate(body: &[u8], coding: Coding, max: usize) -> Result<(Vec<u8>, bool), FetchError> {
+    use std::io::Read;
+    let run = |reader: &mut dyn Read| {
+        let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(max));
+        let ended = reader.take(max as u64 + 1).read_to_end(&mut out).is_ok();
+        let cut = !ended || out.len() > max;
+        out.truncate(max);
+        (out, ended, cut)
+    };
+    let (out, ended, cut) = match coding {
+        Coding::Identity => return Ok((body.to_vec(), false)),
+        Coding::Gzip => run(&mut flate2::read::MultiGzDecoder::new(body)),
+        Coding::Deflate => match run(&mut flate2::read::ZlibDecoder::new(body)) {
+            (out, false, _) if out.is_empty() => run(&mut flate2::read::DeflateDecoder::new(body)),
+            done => done,
+        },
+    };
+    if !ended && out.is_empty() {
+        return Err(FetchError::ConnectFailed(format!("the body does not decode as {coding:?}")));
+    }
+    Ok((out, cut))
 }
 
 fn is_redirect(status: StatusCode) -> bool {

@@ -49,6 +49,12 @@ impl Server {
     }
 }
 
+fn gzip(text: &str) -> Vec<u8> {
+    let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut z, text.as_bytes()).unwrap();
+    z.finish().unwrap()
+}
+
 fn response(status: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
     let mut out = format!("HTTP/1.1 {status}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     for (name, value) in headers {
@@ -96,7 +102,28 @@ async fn handle(mut stream: TcpStream, port: u16) {
             response("200 OK", &html, body.as_bytes())
         }
         "/missing" => response("404 Not Found", &html, b"<p>gone</p>"),
-        "/gzip" => response("200 OK", &[("Content-Type", "text/html"), ("Content-Encoding", "gzip")], b"\x1f\x8b"),
+        "/gzip" => response("200 OK", &[("Content-Type", "text/html"), ("Content-Encoding", "gzip")], &gzip(ARTICLE)),
+        "/deflate" => {
+            let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+            std::io::Write::write_all(&mut z, ARTICLE.as_bytes()).unwrap();
+            response("200 OK", &[("Content-Type", "text/html"), ("Content-Encoding", "deflate")], &z.finish().unwrap())
+        }
+        // 9 MiB of text (over the 5 MiB cap) in a few KiB.
+        "/bomb" => {
+            static BOMB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+            let body = BOMB.get_or_init(|| gzip(&"あいうえお".repeat((9 << 20) / 15)));
+            response("200 OK", &[("Content-Type", "text/plain"), ("Content-Encoding", "gzip")], body)
+        }
+        "/not-gzip" => {
+            response("200 OK", &[("Content-Type", "text/html"), ("Content-Encoding", "gzip")], b"<p>plain</p>")
+        }
+        "/br" => response("200 OK", &[("Content-Type", "text/html"), ("Content-Encoding", "br")], b"\x0b\x02\x80"),
+        "/accept-encoding" => {
+            let asked = request
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("accept-encoding:").map(str::to_owned));
+            response("200 OK", &[("Content-Type", "text/plain")], asked.unwrap_or_default().trim().as_bytes())
+        }
         "/image" => response("200 OK", &[("Content-Type", "image/png")], b"\x89PNG\r\n\x1a\n"),
         "/slow-head" => {
             tokio::time::sleep(Duration::from_secs(30)).await;
@@ -371,11 +398,33 @@ async fn upstream_failures() {
     assert_eq!(err.to_string(), "unsupported content type: image/png");
     assert_eq!((err.code(), err.suggested_status().as_u16()), ("unsupported_content_type", 415));
 
-    let err = f.fetch(&server.url("/gzip")).await.unwrap_err();
-    assert_eq!(err.to_string(), "unsupported content type: text/html with gzip encoding");
+    let err = f.fetch(&server.url("/br")).await.unwrap_err();
+    assert_eq!(err.to_string(), "unsupported content type: text/html with br encoding");
+    let err = f.fetch(&server.url("/not-gzip")).await.unwrap_err();
+    assert_eq!((err.code(), err.suggested_status().as_u16()), ("connect_failed", 502), "{err}");
 
     // A port nobody listens on.
     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().map(|a: SocketAddr| a.port()).unwrap();
     let err = f.fetch(&format!("http://127.0.0.1:{closed}/")).await.unwrap_err();
     assert_eq!((err.code(), err.suggested_status().as_u16()), ("connect_failed", 502), "{err}");
+}
+
+/// gzip and deflate are asked for and read; a decompression bomb yields at most
+/// `max_bytes`, flagged truncated.
+#[tokio::test]
+async fn compressed_pages_are_read_and_bombs_are_capped() {
+    let server = Server::start().await;
+    let f = fetcher(&["127.0.0.1/32"]);
+    let asked = f.fetch(&server.url("/accept-encoding")).await.unwrap();
+    assert_eq!(asked.text.trim(), "gzip, deflate");
+    let plain = f.fetch(&server.url("/page")).await.unwrap();
+    for path in ["/gzip", "/deflate"] {
+        let page = f.fetch(&server.url(path)).await.unwrap();
+        assert_eq!((&page.title, &page.text), (&plain.title, &plain.text), "{path}");
+        assert!(!page.truncated, "{path}");
+    }
+    let bomb = f.fetch(&server.url("/bomb")).await.unwrap();
+    assert!(bomb.truncated);
+    assert_eq!(bomb.fetched_bytes, settings(&[]).max_bytes, "inflated up to the cap, no further");
+    assert!(bomb.text.starts_with("あいうえお"));
 }
