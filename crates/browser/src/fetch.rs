@@ -199,14 +199,15 @@ impl Fetcher {
             "" => Kind::Unknown,
             other => return Err(FetchError::UnsupportedContentType(other.to_owned())),
         };
+        // `None`: the body is as sent.
         let coding = match response.headers().get(CONTENT_ENCODING) {
-            None => Coding::Identity,
+            None => None,
             Some(value) => {
                 let name = value.to_str().unwrap_or("unknown").trim().to_ascii_lowercase();
                 match name.as_str() {
-                    "identity" | "" => Coding::Identity,
-                    "gzip" | "x-gzip" => Coding::Gzip,
-                    "deflate" => Coding::Deflate,
+                    "identity" | "" => None,
+                    "gzip" | "x-gzip" => Some(Coding::Gzip),
+                    "deflate" => Some(Coding::Deflate),
                     _ => {
                         let essence = content_type.essence;
                         return Err(FetchError::UnsupportedContentType(format!("{essence} with {name} encoding")));
@@ -231,9 +232,9 @@ impl Fetcher {
         }
 
         let (mut body, cut) = match coding {
-            Coding::Identity => (body, cut),
+            None => (body, cut),
             // Inflating is CPU work: off the async threads.
-            coding => {
+            Some(coding) => {
                 let inflated = tokio::task::spawn_blocking(move || inflate(&body, coding, max)).await;
                 let (body, inflated_cut) =
                     inflated.map_err(|e| FetchError::ConnectFailed(format!("decoding task: {e}")))??;
@@ -283,10 +284,9 @@ impl Fetcher {
     }
 }
 
-/// A body's `Content-Encoding`.
+/// A body's `Content-Encoding`, of those we decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Coding {
-    Identity,
     Gzip,
     /// HTTP's "deflate" is zlib-wrapped; some servers send it raw.
     Deflate,
@@ -304,7 +304,6 @@ fn inflate(body: &[u8], coding: Coding, max: usize) -> Result<(Vec<u8>, bool), F
         (out, ended, cut)
     };
     let (out, ended, cut) = match coding {
-        Coding::Identity => return Ok((body.to_vec(), false)),
         Coding::Gzip => run(&mut flate2::read::MultiGzDecoder::new(body)),
         Coding::Deflate => match run(&mut flate2::read::ZlibDecoder::new(body)) {
             (out, false, _) if out.is_empty() => run(&mut flate2::read::DeflateDecoder::new(body)),

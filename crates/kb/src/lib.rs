@@ -214,6 +214,16 @@ struct Exact {
     results: Arc<Vec<SearchResult>>,
 }
 
+/// A search as asked, word for word, and the generation it is asked under: what the
+/// exact front cache looks up and remembers.
+struct Asked<'a> {
+    hash: u64,
+    query: &'a str,
+    kbs: &'a [String],
+    limit: usize,
+    generation: u64,
+}
+
 struct Inner {
     store: Arc<dyn Store>,
     index: RwLock<SearchIndex>,
@@ -400,12 +410,12 @@ impl KnowledgeBase {
         let limit = limit.clamp(1, 50);
         let gen = self.inner.generation.load(Ordering::SeqCst);
         let aim = dense::configured(&self.inner.settings);
-        let exact = std::hash::BuildHasher::hash_one(&self.inner.exact_hasher, (query, kbs, limit));
-        if let Some(results) = self.exact_hit(exact, query, kbs, limit, gen) {
+        let hash = std::hash::BuildHasher::hash_one(&self.inner.exact_hasher, (query, kbs, limit));
+        let asked = Asked { hash, query, kbs, limit, generation: gen };
+        if let Some(results) = self.exact_hit(&asked) {
             self.inner.metrics.searches.get_or_create(&metrics::RetrievalLabel { retrieval: aim.as_str() }).inc();
             return Ok(SharedResults { results, took_ms: start.elapsed().as_secs_f64() * 1000.0, retrieval: aim });
         }
-        let asked = kbs;
         let norm = normalize(query).split_whitespace().collect::<Vec<_>>().join(" ");
         let mut kbs = kbs.to_vec();
         kbs.sort();
@@ -439,7 +449,7 @@ impl KnowledgeBase {
         };
         let (results, retrieval) = match cached {
             Some(hit) => {
-                self.remember_exact(exact, query, asked, limit, gen, &hit);
+                self.remember_exact(&asked, &hit);
                 (hit, aim)
             }
             None => {
@@ -454,7 +464,7 @@ impl KnowledgeBase {
                     if let Ok(mut cache) = self.inner.cache.lock() {
                         cache.put(key, (Instant::now(), gen, results.clone()));
                     }
-                    self.remember_exact(exact, query, asked, limit, gen, &results);
+                    self.remember_exact(&asked, &results);
                     if let (Some((cache, shared_key)), Ok(bytes)) = (&shared, serde_json::to_vec(results.as_ref())) {
                         cache.put(shared_key, bytes, self.inner.settings.cache_ttl).await;
                     }
@@ -467,42 +477,28 @@ impl KnowledgeBase {
     }
 
     /// Results for exactly these words, if remembered and still current.
-    fn exact_hit(
-        &self,
-        hash: u64,
-        query: &str,
-        kbs: &[String],
-        limit: usize,
-        gen: u64,
-    ) -> Option<Arc<Vec<SearchResult>>> {
+    fn exact_hit(&self, asked: &Asked) -> Option<Arc<Vec<SearchResult>>> {
         let exact = self.inner.exact.lock().ok()?;
-        let e = exact.get(&hash)?;
-        let current = e.generation == gen && e.at.elapsed() < self.inner.settings.cache_ttl;
-        (current && e.limit == limit && *e.query == *query && *e.kbs == *kbs).then(|| e.results.clone())
+        let e = exact.get(&asked.hash)?;
+        let current = e.generation == asked.generation && e.at.elapsed() < self.inner.settings.cache_ttl;
+        let same = e.limit == asked.limit && *e.query == *asked.query && *e.kbs == *asked.kbs;
+        (current && same).then(|| e.results.clone())
     }
 
-    fn remember_exact(
-        &self,
-        hash: u64,
-        query: &str,
-        kbs: &[String],
-        limit: usize,
-        gen: u64,
-        results: &Arc<Vec<SearchResult>>,
-    ) {
+    fn remember_exact(&self, asked: &Asked, results: &Arc<Vec<SearchResult>>) {
         let Ok(mut exact) = self.inner.exact.lock() else { return };
-        if exact.len() >= EXACT_MAX && !exact.contains_key(&hash) {
+        if exact.len() >= EXACT_MAX && !exact.contains_key(&asked.hash) {
             exact.clear();
         }
         let entry = Exact {
             at: Instant::now(),
-            generation: gen,
-            query: query.into(),
-            kbs: kbs.into(),
-            limit,
+            generation: asked.generation,
+            query: asked.query.into(),
+            kbs: asked.kbs.into(),
+            limit: asked.limit,
             results: results.clone(),
         };
-        exact.insert(hash, entry);
+        exact.insert(asked.hash, entry);
     }
 
     /// The lexical ranking, fused with `near` (dense hits: entry id and cosine

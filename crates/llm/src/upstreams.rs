@@ -63,8 +63,6 @@ pub struct Started {
     pub stream: EventStream,
     /// The model that is answering.
     pub model: String,
-    /// Retries spent (across upstreams) before it started.
-    pub retries: u64,
 }
 
 /// The configured upstreams, in order of preference.
@@ -99,11 +97,6 @@ impl Upstreams {
         self.list.first().map(|u| u.model.clone().unwrap_or_else(|| u.provider.default_model().to_string()))
     }
 
-    /// Retries performed since start.
-    pub fn retries_total(&self) -> u64 {
-        self.retries.get()
-    }
-
     fn backoff(&self, attempt: u32, err: &LlmError) -> Duration {
         backoff(&self.retry, attempt, err)
     }
@@ -112,9 +105,9 @@ impl Upstreams {
     /// returned stream yields that first event again, then the rest, each within the
     /// idle timeout.
     pub async fn start(&self, request: &ChatRequest) -> Result<Started, LlmError> {
-        let (stream, model, retries) =
+        let (stream, model) =
             self.first_success(request, |u, r| Box::pin(async move { self.try_once(u, &r).await })).await?;
-        Ok(Started { stream, model, retries })
+        Ok(Started { stream, model })
     }
 
     /// The whole answer, not streamed (for clients that asked for JSON): the upstream
@@ -122,7 +115,7 @@ impl Upstreams {
     /// [`Upstreams::start`]; the answer must arrive within the completion timeout.
     pub async fn complete(&self, request: &ChatRequest) -> Result<Completion, LlmError> {
         let limit = self.timeouts.completion;
-        let (completion, _model, _retries) = self
+        let (completion, _model) = self
             .first_success(request, |u, r| {
                 Box::pin(async move {
                     let whole = u.provider.complete(&r);
@@ -139,12 +132,11 @@ impl Upstreams {
         &'a self,
         request: &ChatRequest,
         attempt: impl Fn(&'a Upstream, ChatRequest) -> BoxFuture<'a, Result<T, LlmError>>,
-    ) -> Result<(T, String, u64), LlmError> {
+    ) -> Result<(T, String), LlmError> {
         if self.list.is_empty() {
             return Err(LlmError::NotConfigured);
         }
         let mut last_err = LlmError::NotConfigured;
-        let mut retries = 0u64;
         for upstream in &self.list {
             let model = (upstream.model.as_ref().or(request.model.as_ref()))
                 .cloned()
@@ -152,7 +144,7 @@ impl Upstreams {
             for n in 0..=self.retry.max_retries {
                 let req = ChatRequest { model: Some(model.clone()), ..request.clone() };
                 match attempt(upstream, req).await {
-                    Ok(value) => return Ok((value, model, retries)),
+                    Ok(value) => return Ok((value, model)),
                     Err(err) => {
                         tracing::warn!(
                             upstream = upstream.provider.name(),
@@ -170,7 +162,6 @@ impl Upstreams {
                             );
                         last_err = err;
                         if retry {
-                            retries += 1;
                             self.retries.inc();
                             tokio::time::sleep(self.backoff(n, &last_err)).await;
                             continue;

@@ -1,9 +1,8 @@
 //! Request body and time limits: `BODY_LIMIT_BYTES` and `REQUEST_TIMEOUT_SECONDS`
 //! for every route but uploads, which get `FILE_MAX_BYTES` (plus room for the
 //! multipart framing) and `FILE_UPLOAD_TIMEOUT_SECONDS` (five minutes: 20 MiB over a
-//! slow mobile link). A
-//! declared length over the limit is refused before the body is kept; an
-//! undeclared one is cut off while it streams.
+//! slow mobile link). A declared length over the limit is refused before the body is
+//! kept; an undeclared one is cut off while it streams.
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -89,9 +88,8 @@ impl Refused {
 }
 
 /// Read `body` to its end, keeping nothing; whether it ended cleanly.
-async fn drain(body: Body) -> bool {
+async fn drain(mut body: Body) -> bool {
     use http_body_util::BodyExt;
-    let mut body = body;
     loop {
         match body.frame().await {
             None => return true,

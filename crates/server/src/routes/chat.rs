@@ -123,17 +123,26 @@ pub async fn input(
 /// leave the client without the ids of a turn that goes on, and a client that sent
 /// the message again would have asked twice.
 pub async fn answer_json(state: &AppState, owner_id: &str, started: TurnStarted) -> Result<Response, ApiError> {
-    let pending = ChatRunning {
-        conversation_id: started.conversation_id.clone(),
-        user_message_id: started.user_message_id.clone(),
-        message_id: started.message_id.clone(),
-        assistant: started.assistant.clone(),
-        status: "running".into(),
-        stream_url: format!("/api/chat/stream/{}", started.message_id),
-    };
+    // The ids, for the 202 (the turn itself moves into the wait).
+    let ids = (
+        started.conversation_id.clone(),
+        started.user_message_id.clone(),
+        started.message_id.clone(),
+        started.assistant.clone(),
+    );
     let Ok(out) =
         tokio::time::timeout(within(state.config.server.request_timeout), state.chat.outcome(owner_id, started)).await
     else {
+        let (conversation_id, user_message_id, message_id, assistant) = ids;
+        let stream_url = format!("/api/chat/stream/{message_id}");
+        let pending = ChatRunning {
+            conversation_id,
+            user_message_id,
+            message_id,
+            assistant,
+            status: "running".into(),
+            stream_url,
+        };
         let location = HeaderValue::try_from(pending.stream_url.as_str()).ok();
         let mut res = (StatusCode::ACCEPTED, Json(pending)).into_response();
         if let Some(location) = location {

@@ -368,28 +368,21 @@ async fn half_an_upload(app: &TestApp, token: &str) -> tokio::net::TcpStream {
         conn.write_all(line.as_bytes()).await.unwrap();
         sent += line.len();
     }
-    let dir = &app.state.config.files.dir;
-    for _ in 0..300 {
-        if walk(dir) > 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert!(walk(dir) > 0, "the upload is being stored");
+    assert!(files_in(&app.state.config.files.dir, |n| n > 0).await > 0, "the upload is being stored");
     conn
 }
 
-/// What is left in the storage directory once it settles (within 3 s).
-async fn left_in(dir: &std::path::Path) -> usize {
-    let mut left = usize::MAX;
+/// The number of files under `dir` once `done` holds for it, or after 3 s.
+async fn files_in(dir: &std::path::Path, done: impl Fn(usize) -> bool) -> usize {
+    let mut n = walk(dir);
     for _ in 0..300 {
-        left = walk(dir);
-        if left == 0 {
+        if done(n) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        n = walk(dir);
     }
-    left
+    n
 }
 
 /// An upload that stalls past its time, or whose client goes half way, leaves nothing
@@ -414,11 +407,11 @@ async fn a_stalled_or_cut_off_upload_leaves_nothing_behind() {
     let answer = String::from_utf8_lossy(&answer[..n.expect("answered in time").unwrap()]).to_string();
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("\"request_timeout\""), "{answer}");
-    assert_eq!(left_in(&dir).await, 0, "a stalled upload left a staging file or object behind");
+    assert_eq!(files_in(&dir, |n| n == 0).await, 0, "a stalled upload left a staging file or object behind");
 
     let cut = half_an_upload(&app, &t).await;
     drop(cut);
-    assert_eq!(left_in(&dir).await, 0, "a cut-off upload left a staging file or object behind");
+    assert_eq!(files_in(&dir, |n| n == 0).await, 0, "a cut-off upload left a staging file or object behind");
     drop(stalled);
 
     let list: Value = app.get_auth("/api/files", &t).await.json().await.unwrap();
